@@ -1,0 +1,198 @@
+"""Face boxes for the 68-point landmark detectors (``models/landmarks.py``).
+
+Two face-box detectors, both offline and CPU-only:
+
+* ``hog``: dlib's HOG + linear SVM frontal face detector (``dlib.get_frontal_face_detector``).
+  Its boxes are what dlib's 68-point shape predictor was trained on.
+* ``haar``: OpenCV's Viola-Jones Haar cascade (``haarcascade_frontalface_default.xml``). Its
+  boxes sit higher on the face than HOG boxes; they are mapped to HOG-like boxes
+  (:data:`HAAR_TO_HOG`) so that the shape predictor sees the geometry it was trained on.
+
+Plus the box geometry the tracker needs: a face frame from stable landmarks (nose and eye
+corners, which move little with expression), and the HOG-like box implied by a set of points.
+
+Conventions: a box is ``(x0, y0, x1, y1)`` floats with the centre of pixel (col c, row r) at
+(c, r), so a dlib rectangle ``(left, top, right, bottom)`` (inclusive) maps to itself and an
+OpenCV ``(x, y, w, h)`` maps to ``(x, y, x + w - 1, y + h - 1)``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+# Stable iBUG points: nose ridge and base (27-35), outer and inner eye corners.
+STABLE_POINTS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
+
+# A dlib HOG box in the face frame of the 68 points it produced, (cx, cy, w, h) in units of the
+# frame scale (RMS spread of STABLE_POINTS). Mean over 20 real faces (../shared/data/real).
+HOG_RELATION = np.array([-0.03, 0.37, 5.47, 5.47])
+
+# Haar box -> HOG box: centre shift (dx, dy) and size ratio, in units of the Haar box width.
+# Measured on the same real faces (Haar boxes sit ~0.15 widths higher, same size).
+HAAR_TO_HOG = (0.0, 0.15, 1.0)
+
+
+class BoxDetector(Protocol):
+    """Finds face boxes in a grey image: ``[(box, score), ...]``, largest first."""
+
+    name: str
+
+    def __call__(self, gray: np.ndarray) -> list[tuple[Box, float]]: ...
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) BGR or (H, W) uint8 -> (H, W) uint8 contiguous."""
+    if image.ndim == 2:
+        return np.ascontiguousarray(image, dtype=np.uint8)
+    return cv2.cvtColor(np.ascontiguousarray(image, dtype=np.uint8), cv2.COLOR_BGR2GRAY)
+
+
+def _downscale(gray: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
+    """Shrink so that the longer side is <= max_side; returns (image, factor <= 1)."""
+    side = max(gray.shape[:2])
+    if max_side is None or side <= max_side:
+        return gray, 1.0
+    f = max_side / side
+    size = (max(1, round(gray.shape[1] * f)), max(1, round(gray.shape[0] * f)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), f
+
+
+def _unscale(box: Box, f: float) -> Box:
+    """Pixel-centre coordinates in an image resized by f back to the original image."""
+    if f == 1.0:
+        return box
+    return tuple((v + 0.5) / f - 0.5 for v in box)  # type: ignore[return-value]
+
+
+def _sort_largest_first(found: list[tuple[Box, float]]) -> list[tuple[Box, float]]:
+    return sorted(found, key=lambda bs: -box_area(bs[0]))
+
+
+class HogBoxDetector:
+    """dlib HOG frontal faces (>= ~80 px at ``upsample=0``); score = SVM margin."""
+
+    name = "hog"
+
+    def __init__(self, upsample: int = 0, threshold: float = 0.0, max_side: int | None = None) -> None:
+        import dlib
+
+        self.upsample, self.threshold, self.max_side = upsample, threshold, max_side
+        self._detector = dlib.get_frontal_face_detector()
+
+    def __call__(self, gray: np.ndarray) -> list[tuple[Box, float]]:
+        small, f = _downscale(to_gray(gray), self.max_side)
+        rects, scores, _ = self._detector.run(small, self.upsample, self.threshold)
+        found = [
+            (_unscale((float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), f), float(s))
+            for r, s in zip(rects, scores)
+        ]
+        return _sort_largest_first(found)
+
+
+class HaarBoxDetector:
+    """OpenCV Haar cascade faces, mapped to HOG-like boxes; score = number of merged hits."""
+
+    name = "haar"
+
+    def __init__(
+        self,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+        min_size: int = 60,
+        max_side: int | None = None,
+        hog_like: bool = True,
+    ) -> None:
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        self._cascade = cv2.CascadeClassifier(path)
+        if self._cascade.empty():
+            raise RuntimeError(f"could not load the OpenCV Haar cascade {path}")
+        self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
+        self.max_side, self.hog_like = max_side, hog_like
+
+    def __call__(self, gray: np.ndarray) -> list[tuple[Box, float]]:
+        small, f = _downscale(to_gray(gray), self.max_side)
+        min_size = max(1, round(self.min_size * f))
+        rects, counts = self._cascade.detectMultiScale2(
+            small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(min_size,) * 2
+        )
+        found = []
+        for (x, y, w, h), n in zip(np.reshape(rects, (-1, 4)), np.ravel(counts)):
+            box: Box = (float(x), float(y), float(x + w - 1), float(y + h - 1))
+            if self.hog_like:
+                dx, dy, k = HAAR_TO_HOG
+                cx, cy, half = x + (w - 1) / 2 + dx * w, y + (h - 1) / 2 + dy * w, k * (w - 1) / 2
+                box = (cx - half, cy - half, cx + half, cy + half)
+            found.append((_unscale(box, f), float(n)))
+        return _sort_largest_first(found)
+
+
+def make_box_detector(name: str | BoxDetector = "hog", **kw) -> BoxDetector:
+    """``"hog"`` | ``"haar"`` (keyword arguments go to the detector), or a ready detector."""
+    if not isinstance(name, str):
+        return name
+    if name == "hog":
+        return HogBoxDetector(**kw)
+    if name == "haar":
+        return HaarBoxDetector(**kw)
+    raise ValueError(f"unknown face-box detector {name!r}; use 'hog' or 'haar'")
+
+
+# --- box geometry -------------------------------------------------------------------------
+
+
+def box_area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def box_size(box: Box) -> float:
+    """Geometric mean of width and height (pixels)."""
+    return float(np.sqrt(box_area(box)))
+
+
+def box_iou(a: Box, b: Box) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(0.0, iw) * max(0.0, ih)
+    union = box_area(a) + box_area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def grow_box(box: Box, factor: float) -> Box:
+    """Scale a box about its centre."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    hw, hh = (box[2] - box[0]) / 2 * factor, (box[3] - box[1]) / 2 * factor
+    return (cx - hw, cy - hh, cx + hw, cy + hh)
+
+
+def points_bbox(points: np.ndarray) -> Box:
+    """(N, 2) -> tight bounding box."""
+    lo, hi = points.min(0), points.max(0)
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
+def face_frame(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """(68, 2) -> (centre (2,), scale): mean and RMS spread of the stable points."""
+    s = np.asarray(points, np.float64)[list(STABLE_POINTS)]  # (13, 2)
+    c = s.mean(0)
+    return c, float(np.sqrt(((s - c) ** 2).sum(1).mean()))
+
+
+def box_relation(box: Box, points: np.ndarray) -> np.ndarray:
+    """Box in the face frame of ``points``: (4,) = (cx, cy, w, h) / scale, centre relative."""
+    c, s = face_frame(points)
+    s = max(s, 1e-6)
+    bc = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+    return np.array([*((bc - c) / s), (box[2] - box[0]) / s, (box[3] - box[1]) / s])
+
+
+def box_from_points(points: np.ndarray, relation: np.ndarray = HOG_RELATION) -> Box:
+    """Inverse of :func:`box_relation`: the (HOG-like) box implied by 68 points."""
+    c, s = face_frame(points)
+    cx, cy = c + relation[:2] * s
+    hw, hh = relation[2] * s / 2, relation[3] * s / 2
+    return (float(cx - hw), float(cy - hh), float(cx + hw), float(cy + hh))

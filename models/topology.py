@@ -244,7 +244,8 @@ def make_test_mesh(n: int = 41, name: str = "test") -> Topology:
                 lmk.append(int(k))
                 break
     moles_xy = np.array([[-0.62, 0.12], [0.58, 0.18], [0.05, -0.80], [-0.42, 0.80], [0.45, -0.85]])
-    salient_uv = np.stack([(moles_xy[:, 0] - xs[0]) / (xs[-1] - xs[0]), (moles_xy[:, 1] - ys[0]) / (ys[-1] - ys[0])], -1)
+    salient_uv = np.stack([(moles_xy[:, 0] - xs[0]) / (xs[-1] - xs[0]),
+                           (moles_xy[:, 1] - ys[0]) / (ys[-1] - ys[0])], -1)
     return Topology(name, verts, faces, uvs, np.array(lmk), salient_uv)
 
 

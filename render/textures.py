@@ -17,8 +17,8 @@ def upload_image(
         image: (h, w, c), c in 1..4
     """
     h, w, c = image.shape
-    dtype = "u1" if image.dtype == np.uint8 else "f4"
-    image = np.ascontiguousarray(image, np.uint8 if dtype == "u1" else np.float32)
+    dtype = "f1" if image.dtype == np.uint8 else "f4"  # f1: normalised uint8
+    image = np.ascontiguousarray(image, np.uint8 if dtype == "f1" else np.float32)
     sig = (w, h, c, dtype, linear)
     old = cache.get(role)
     if old is not None and old[0] == sig:

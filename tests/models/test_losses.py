@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from models.camera import project
-from models.losses import (DAWeights, cftc_loss, da_loss, flrc_loss, kl_loss, motc_loss, pose_loss, view_loss,
-                           z_loss)
+from models.losses import DAWeights, cftc_loss, da_loss, flrc_loss, kl_loss, motc_loss, pose_loss, view_loss, z_loss
 
 
 def test_cftc_known_answers():

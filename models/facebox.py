@@ -196,3 +196,21 @@ def box_from_points(points: np.ndarray, relation: np.ndarray = HOG_RELATION) -> 
     cx, cy = c + relation[:2] * s
     hw, hh = relation[2] * s / 2, relation[3] * s / 2
     return (float(cx - hw), float(cy - hh), float(cx + hw), float(cy + hh))
+
+
+def face_patch(gray: np.ndarray, points: np.ndarray, size: int = 32, extent: float = 2.0) -> np.ndarray:
+    """Zero-mean, unit-norm grey patch around the eyes and nose: (size * size,) float32.
+
+    The square spans ``extent`` face-frame scales either side of the stable-point centre; the
+    dot product of two patches is their normalised cross-correlation (0 for a flat patch).
+    """
+    c, s = face_frame(points)
+    h, (H, W) = extent * s, gray.shape[:2]
+    x0, y0 = max(0, round(c[0] - h)), max(0, round(c[1] - h))
+    x1, y1 = min(W, round(c[0] + h) + 1), min(H, round(c[1] + h) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return np.zeros(size * size, np.float32)
+    p = cv2.resize(gray[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    p -= p.mean()
+    n = float(np.linalg.norm(p))
+    return p / n if n > 1e-3 * size else np.zeros_like(p)

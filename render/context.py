@@ -45,14 +45,17 @@ def _check_version(ctx: moderngl.Context, how: str) -> moderngl.Context:
     return ctx
 
 
-def create_context(backend: str = "egl") -> moderngl.Context:
+def create_context(backend: str = "egl", **settings: object) -> moderngl.Context:
     """A new headless OpenGL context (default: EGL, no X server needed).
 
+    ``settings`` go to glcontext (e.g. ``libegl="libEGL.so.1"``, ``device_index=0``).
     Raises :class:`RenderError` with install instructions when EGL/GL is missing.
     """
     try:
-        ctx = moderngl.create_context(standalone=True, backend=backend)
+        ctx = moderngl.create_context(standalone=True, backend=backend, **settings)
     except Exception as e:  # moderngl raises plain Exception for missing libraries
+        if "supported backend" in str(e):
+            raise RenderError(f"unknown OpenGL backend {backend!r} ({e}); use 'egl' (headless)") from e
         raise RenderError(
             f"Could not create a headless OpenGL context (backend={backend!r}): {e}. {_INSTALL_HINT}"
         ) from e
@@ -60,10 +63,13 @@ def create_context(backend: str = "egl") -> moderngl.Context:
     return _check_version(ctx, f"create_context(backend={backend!r})")
 
 
-def attach_context() -> moderngl.Context:
-    """Wrap the OpenGL context that is current in this thread (e.g. Qt's, inside paintGL)."""
+def attach_context(**settings: object) -> moderngl.Context:
+    """Wrap the OpenGL context that is current in this thread (e.g. Qt's, inside paintGL).
+
+    ``settings`` go to ``moderngl.create_context`` (e.g. ``backend=...`` on unusual setups).
+    """
     try:
-        ctx = moderngl.create_context()
+        ctx = moderngl.create_context(**settings)
     except Exception as e:
         raise RenderError(
             f"No current OpenGL context to attach to ({e}); call this where the GUI toolkit has "

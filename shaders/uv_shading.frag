@@ -46,7 +46,8 @@ void main() {
         if (ndl <= 0.0) continue;
         float vis = visibility(k, v_pos, n);
         diffuse += u_light_rgb[k] * ndl * vis;
-        vec3 h = normalize(l + u_view_dir);
+        vec3 hv = l + u_view_dir;
+        vec3 h = dot(hv, hv) > 1e-12 ? normalize(hv) : n;
         spec += u_light_rgb[k] * (u_spec_strength * pow(max(dot(n, h), 0.0), u_shininess) * vis);
     }
     out_color = vec4(clamp(albedo * diffuse + spec, 0.0, 1.0), 1.0);

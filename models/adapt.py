@@ -1,0 +1,223 @@
+"""Self-supervised domain adaptation (paper sec. 3.2, Eq. 5-9).
+
+:func:`adapt` fine-tunes copies of the encoder E_I and the colour correction C on
+consecutive-frame pairs of a recording with
+
+    L_DA = l_CFTC L_CFTC + l_MOTC L_MOTC + l_FLRC L_FLRC        (Eq. 5)
+
+keeping the DAM decoder D frozen. The live models are never modified: the result carries
+new state dicts. The last ``holdout`` fraction of the recording is never trained on; the
+before/after figures on it decide the verdict (accepted only when the adapted model is
+better there).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .camera import project, view_direction
+from .color import ColorCorrection
+from .dam import DeepAppearanceModel
+from .i2znet import I2ZNet
+from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss
+from .metrics import temporal_stability
+from .texels import TexelMap, confidence, observed_texture
+from .topology import Topology
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Crops of consecutive frames and their detected landmarks (crop pixels).
+
+    crops (N, 3, S, S) float in [0, 1]; keypoints (N, 68, 2) (NaN where no face); valid (N,)
+    bool (a face was detected). Consecutive indices are consecutive camera frames.
+    """
+
+    crops: Tensor
+    keypoints: Tensor
+    valid: Tensor
+
+    def __len__(self) -> int:
+        return self.crops.shape[0]
+
+    def subset(self, idx: slice) -> Recording:
+        return Recording(self.crops[idx], self.keypoints[idx], self.valid[idx])
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    steps: int = 150
+    lr: float = 5e-5  # encoder learning rate (Adam)
+    color_lr: float = 2e-3
+    pairs_per_step: int = 4  # consecutive-frame pairs per step
+    weights: DAWeights = DAWeights()  # Eq. 5 weights, paper 100 / 100 / 1
+    threshold: float = 0.3  # texture-confidence threshold on W (Eq. 6, 8)
+    occlusion: bool = True  # z-buffer visibility in W (beyond the paper)
+    holdout: float = 0.2  # last fraction of the recording kept for validation
+    min_gain: float = 0.01  # accept only if held-out L_DA drops by at least 1 %
+    max_landmark_worsening: float = 0.05  # ... and landmark error grows by at most 5 %
+    seed: int = 0
+    grad_clip: float = 5.0
+
+
+@dataclass(frozen=True)
+class AdaptResult:
+    accepted: bool
+    verdict: str  # "accepted" | "kept the current model" | "cancelled"
+    reason: str
+    weights: dict | None  # {"i2z": state_dict, "color": state_dict} or None
+    before: dict = field(default_factory=dict)  # held-out figures before adaptation
+    after: dict = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    history: list = field(default_factory=list)  # per-step training L_DA
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d.pop("weights")
+        return d
+
+
+ProgressFn = Callable[[int, int, dict], None]
+
+
+class _DAModel:
+    """Bundles the three networks for the loss computations (E_I, C trainable; D frozen)."""
+
+    def __init__(self, i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel,
+                 topology: Topology, cfg: AdaptConfig) -> None:
+        self.i2znet, self.color, self.dam, self.cfg = i2znet, color, dam, cfg
+        dev = next(dam.parameters()).device
+        self.tm = TexelMap(topology, dam.cfg.tex_size, dev)
+        self.lmk = torch.from_numpy(topology.landmark_ids).to(dev)
+
+    def forward(self, crops: Tensor, K: Tensor):
+        z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
+        G, T = self.dam.decode(z, view_direction(H))
+        T_obs, inside = observed_texture(crops, G, H, self.tm)
+        with torch.no_grad():
+            W = confidence(G, H, self.tm, occlusion=self.cfg.occlusion, image_size=crops.shape[-1])
+            W = W * inside
+        return G, H, T, T_obs, W
+
+    def losses(self, crops: Tensor, K: Tensor, valid: Tensor) -> dict[str, Tensor]:
+        """Eq. 5-9 on a batch of consecutive pairs: crops (2P, ...) ordered (t-1, t) pairs."""
+        G, H, T, T_obs, W = self.forward(crops, K)
+        prev, cur = slice(0, None, 2), slice(1, None, 2)
+        thr = self.cfg.threshold
+        l_cftc = cftc_loss(T_obs[prev], T_obs[cur], W[prev], W[cur], thr)
+        l_motc = motc_loss(T_obs[cur], self.color(T[cur]), W[cur], thr)
+        Kv = torch.nan_to_num(K[cur])
+        l_flrc = flrc_loss(Kv, G[cur][:, self.lmk], H[cur], valid[cur])
+        total = da_loss(l_cftc, l_motc, l_flrc, self.cfg.weights)
+        return {"da": total, "cftc": l_cftc, "motc": l_motc, "flrc": l_flrc}
+
+
+def _pair_starts(valid: np.ndarray) -> np.ndarray:
+    """Indices t-1 such that frames t-1 and t both have a face."""
+    return np.where(valid[:-1] & valid[1:])[0]
+
+
+@torch.no_grad()
+def evaluate(model: _DAModel, rec: Recording, batch: int = 16) -> dict:
+    """Held-out figures: mean L_DA over pairs, temporal stability of G (Eq. 10), landmark
+    error (px, crop) of the projected model landmarks against the detector."""
+    starts = _pair_starts(rec.valid.cpu().numpy())
+    if len(starts) == 0:
+        return {"da": math.nan, "temporal": math.nan, "landmark_error": math.nan, "pairs": 0}
+    das, Gs, errs = [], [], []
+    for k in range(0, len(starts), batch // 2):
+        s = torch.as_tensor(starts[k:k + batch // 2])
+        idx = torch.stack([s, s + 1], 1).flatten()
+        das.append(float(model.losses(rec.crops[idx], rec.keypoints[idx], rec.valid[idx])["da"]) * len(s))
+    for k in range(0, len(rec), batch):
+        crops, K = rec.crops[k:k + batch], rec.keypoints[k:k + batch]
+        G, H, *_ = model.forward(crops, K)
+        v = rec.valid[k:k + batch]
+        e = (project(G[:, model.lmk], H) - torch.nan_to_num(K)).norm(dim=-1).mean(-1)
+        errs += e[v].tolist()
+        Gs.append(G.cpu())
+    G_all = torch.cat(Gs)[rec.valid.cpu()]
+    temporal = temporal_stability(G_all) if len(G_all) >= 3 else math.nan
+    return {"da": sum(das) / len(starts), "temporal": temporal, "landmark_error": float(np.mean(errs)),
+            "pairs": int(len(starts))}
+
+
+def verdict(before: dict, after: dict, cfg: AdaptConfig) -> tuple[bool, str]:
+    """Accept only if the held-out L_DA drops by ``min_gain`` and landmarks do not get worse."""
+    if not math.isfinite(after.get("da", math.nan)):
+        return False, "no held-back frame pair with a face to check the adapted model on"
+    gain = (before["da"] - after["da"]) / max(before["da"], 1e-12)
+    if gain < cfg.min_gain:
+        return False, (f"the held-back DA loss did not improve enough ({before['da']:.4g} -> {after['da']:.4g}, "
+                       f"{100 * gain:+.1f} %, needs {100 * cfg.min_gain:.0f} %)")
+    worse = after["landmark_error"] / max(before["landmark_error"], 1e-12) - 1
+    if worse > cfg.max_landmark_worsening:
+        return False, (f"landmark error on held-back frames got worse ({before['landmark_error']:.2f} -> "
+                       f"{after['landmark_error']:.2f} px)")
+    return True, (f"held-back DA loss {before['da']:.4g} -> {after['da']:.4g} ({100 * gain:.1f} % better), "
+                  f"landmark error {before['landmark_error']:.2f} -> {after['landmark_error']:.2f} px")
+
+
+def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topology: Topology,
+          recording: Recording, cfg: AdaptConfig = AdaptConfig(), progress: ProgressFn | None = None,
+          cancel: Callable[[], bool] | None = None) -> AdaptResult:
+    """Adapt copies of E_I and C to a recording (Eq. 5-9); the inputs stay untouched.
+
+    ``progress(step, steps, info)`` is called after every step (info: losses, elapsed,
+    remaining seconds); ``cancel()`` returning True stops at the next step and returns a
+    "cancelled" result with no weights.
+    """
+    t_start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    dev = next(dam.parameters()).device
+    enc, col, dec = copy.deepcopy(i2znet).eval(), copy.deepcopy(color).eval(), copy.deepcopy(dam).eval()
+    dec.requires_grad_(False)
+    for m in enc.frozen_modules():
+        m.requires_grad_(False)
+    model = _DAModel(enc, col, dec, topology, cfg)
+    rec = Recording(recording.crops.to(dev), recording.keypoints.to(dev).float(), recording.valid.to(dev))
+    n_train = int(round(len(rec) * (1 - cfg.holdout)))
+    train, held = rec.subset(slice(0, n_train)), rec.subset(slice(n_train, None))
+    starts = _pair_starts(train.valid.cpu().numpy())
+    before = evaluate(model, held)
+    if len(starts) == 0:
+        return AdaptResult(False, "kept the current model", "no pair of consecutive frames with a face to learn from",
+                           None, before, before, 0, time.perf_counter() - t_start)
+    params = [p for p in enc.parameters() if p.requires_grad]
+    opt = torch.optim.Adam([{"params": params, "lr": cfg.lr}, {"params": col.parameters(), "lr": cfg.color_lr}])
+    history = []
+    for step in range(cfg.steps):
+        if cancel is not None and cancel():
+            return AdaptResult(False, "cancelled", f"cancelled after {step} of {cfg.steps} steps; "
+                               "the live model is unchanged", None, before, {}, step,
+                               time.perf_counter() - t_start, history)
+        s = torch.as_tensor(rng.choice(starts, size=min(cfg.pairs_per_step, len(starts)), replace=False))
+        idx = torch.stack([s, s + 1], 1).flatten().to(dev)
+        L = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx])
+        opt.zero_grad(set_to_none=True)
+        L["da"].backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        info = {k: float(v.detach()) for k, v in L.items()}
+        history.append(info["da"])
+        if progress is not None:
+            elapsed = time.perf_counter() - t_start
+            info.update(elapsed=elapsed, remaining=elapsed / (step + 1) * (cfg.steps - step - 1))
+            progress(step + 1, cfg.steps, info)
+    after = evaluate(model, held)
+    ok, reason = verdict(before, after, cfg)
+    weights = {"i2z": {k: v.detach().cpu().clone() for k, v in enc.state_dict().items()},
+               "color": {k: v.detach().cpu().clone() for k, v in col.state_dict().items()}} if ok else None
+    return AdaptResult(ok, "accepted" if ok else "kept the current model", reason, weights, before, after,
+                       cfg.steps, time.perf_counter() - t_start, history)

@@ -1,0 +1,186 @@
+"""Tracker facade: BGR frame -> :class:`FrameResult` (paper Fig. 5, the testing phase).
+
+frame -> face (landmark detector in tracking mode; re-detects on loss) -> smoothed crop box
+-> crop I (S x S) -> E_I(I) = (z, H) -> D(z, view(H)) = (G, T) -> C(T).
+
+``load_adapted`` swaps the encoder and colour weights atomically between two frames; the
+GUI's calibration builds them on another thread and hands them over.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import crop as C
+from .bundle import AvatarBundle
+from .camera import crop_to_frame, project, view_direction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything one frame produced. Arrays are numpy on the CPU.
+
+    box (3,) = (x0, y0, side) frame pixels; z (Z,); H_crop, H_frame (6,); G (V, 3) rigid-free;
+    texture (3, T, T) colour-corrected in [0, 1]; landmarks (68, 2) projected model landmarks
+    in frame pixels; detected (68, 2) detector points in frame pixels; timings in ms.
+    """
+
+    index: int
+    timestamp: float
+    found: bool
+    message: str = ""
+    n_faces: int = 0
+    box: np.ndarray | None = None
+    crop_size: int = 0
+    z: np.ndarray | None = None
+    H_crop: np.ndarray | None = None
+    H_frame: np.ndarray | None = None
+    G: np.ndarray | None = None
+    texture: np.ndarray | None = None
+    landmarks: np.ndarray | None = None
+    detected: np.ndarray | None = None
+    timings: dict = field(default_factory=dict)
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA raises a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for but CUDA is not available; use --device cpu or auto")
+    return torch.device(device)
+
+
+def to_tensor_image(crop_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(S, S, 3) uint8 BGR -> (1, 3, S, S) float RGB in [0, 1]."""
+    rgb = np.ascontiguousarray(crop_bgr[..., ::-1])
+    return torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float().div_(255.0)
+
+
+class Tracker:
+    """Track one face per frame with an avatar bundle.
+
+    ``detector`` is a :class:`models.landmarks.TrackingLandmarks` (default: dlib in tracking
+    mode) or anything with ``update(frame) -> Face | None`` and ``n_faces_last_detection``.
+    """
+
+    def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
+                 smoothing: float = 0.5) -> None:
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.bundle = bundle.to(self.device)
+        self.cfg = bundle.cfg
+        for m in (bundle.dam, bundle.i2znet, bundle.color):
+            m.eval()
+        if detector is None:
+            from .landmarks import TrackingLandmarks, make_detector
+
+            detector = TrackingLandmarks(make_detector("dlib"))
+        self.detector = detector
+        self.smoother = C.BoxSmoother(smoothing)
+        self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
+        self._lock = threading.RLock()
+        self._base = self.weights()
+        self.index = 0
+        self.notice = ""
+
+    # ------------------------------------------------------------------ weights
+    def weights(self) -> dict:
+        """Copy of the adaptable weights: ``{"i2z": state_dict, "color": state_dict}`` on CPU."""
+        with self._lock:
+            return {k: {n: t.detach().cpu().clone() for n, t in m.state_dict().items()}
+                    for k, m in (("i2z", self.bundle.i2znet), ("color", self.bundle.color))}
+
+    def load_adapted(self, weights: dict) -> None:
+        """Swap in adapted encoder/colour weights between two frames (atomic)."""
+        i2z = copy.deepcopy(self.bundle.i2znet)
+        color = copy.deepcopy(self.bundle.color)
+        i2z.load_state_dict(weights["i2z"])
+        color.load_state_dict(weights["color"])
+        i2z.to(self.device).eval()
+        color.to(self.device).eval()
+        with self._lock:
+            self.bundle.i2znet, self.bundle.color = i2z, color
+
+    def revert(self) -> None:
+        """Back to the weights the tracker was created with."""
+        self.load_adapted(self._base)
+
+    def set_smoothing(self, strength: float) -> None:
+        self.smoother.strength = float(np.clip(strength, 0.0, 0.95))
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None):
+        """Batched E_I + D + C on crops. (B, 3, S, S), (B, 68, 2) -> z, H, G, C(T), timings."""
+        b = self.bundle
+        t0 = time.perf_counter()
+        z, H = b.i2znet(crops, keypoints)
+        t1 = time.perf_counter()
+        G, T = b.dam.decode(z, view_direction(H))
+        t2 = time.perf_counter()
+        T = b.color(T).clamp(0.0, 1.0)
+        t3 = time.perf_counter()
+        ms = {"encoder": 1e3 * (t1 - t0), "decoder": 1e3 * (t2 - t1), "colour": 1e3 * (t3 - t2)}
+        return z, H, G, T, ms
+
+    def crop_for(self, frame_bgr: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smoothed box and crop for detected points. -> box (3,), crop (S, S, 3) uint8."""
+        box = self.smoother(C.box_from_landmarks(points))
+        return box, C.crop(frame_bgr, box, self.cfg.crop_size)
+
+    def track(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult:
+        """One frame (H, W, 3) BGR uint8 -> FrameResult."""
+        ts = time.time() if timestamp is None else timestamp
+        idx = self.index
+        self.index += 1
+        S = self.cfg.crop_size
+        t0 = time.perf_counter()
+        face = self.detector.update(frame_bgr)
+        t1 = time.perf_counter()
+        n_faces = int(getattr(self.detector, "n_faces_last_detection", 1 if face is not None else 0))
+        if face is None:
+            self.smoother.reset()
+            return FrameResult(idx, ts, False, "no face in view", n_faces, timings={"detect": 1e3 * (t1 - t0)})
+        box, crop_img = self.crop_for(frame_bgr, face.points)
+        K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
+        x = to_tensor_image(crop_img, self.device)
+        t2 = time.perf_counter()
+        with self._lock:
+            try:
+                z, H, G, T, ms = self.infer(x, K)
+            except torch.cuda.OutOfMemoryError:
+                self._fall_back_to_cpu("CUDA ran out of memory")
+                return self.track(frame_bgr, ts)
+        Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
+        lm = project(G[:, self.landmark_ids].double(), Hf)
+        timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
+        message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
+        return FrameResult(
+            idx, ts, True, message, n_faces, box, S,
+            z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
+            T[0].cpu().numpy(), lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
+        )
+
+    def _fall_back_to_cpu(self, why: str) -> None:
+        self.notice = f"{why}: tracking continues on the CPU"
+        log.warning(self.notice)
+        with torch.no_grad():
+            torch.cuda.empty_cache()
+        self.device = torch.device("cpu")
+        self.bundle.to(self.device)
+        self.landmark_ids = self.landmark_ids.cpu()
+
+    def reset(self) -> None:
+        """Forget the face track (e.g. after a source switch)."""
+        self.smoother.reset()
+        if hasattr(self.detector, "reset"):
+            self.detector.reset()

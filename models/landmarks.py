@@ -229,7 +229,7 @@ class FanLandmarks:
                 hm = hm + _mirror_heatmaps(self._heatmaps(x.flip(-1).to(self.device)))
         hm = hm[0].float().cpu().numpy()  # (68, 64, 64)
         pts, peak = _decode_heatmaps(hm)  # heatmap pixel-centre coords, (68, 2)
-        pts = np.array([cx, cy]) - side / 2 + (pts + 0.5) * side / 64
+        pts = np.array([cx, cy]) - side / 2 + (pts + 0.0) * side / 64
         score = float(np.clip(peak / (2.0 if self.flip else 1.0), 0, 1).mean())
         return Face(tuple(map(float, box)), pts.astype(np.float32), score)  # type: ignore[arg-type]
 

@@ -19,7 +19,7 @@ from models.topology import Topology
 from render.context import activate, create_context
 from render.programs import check_gl_error, load_program, set_uniform, write_uniform
 from render.reference import as_numpy, rotation_matrix_np, texture_hwc
-from render.textures import release_all, upload_image
+from render.textures import release_all, release_objects, upload_image
 
 _TEX, _BG = 0, 1  # texture units
 
@@ -131,7 +131,7 @@ class FaceRenderer:
     def release(self) -> None:
         """Free the GL objects (and the context if this renderer created it)."""
         activate(self.ctx)
-        release_all(self._cache)
+        release_all(self.ctx, self._cache)
         for vaos in self._vaos.values():
             for v in vaos:
                 v.release()
@@ -151,8 +151,7 @@ class FaceRenderer:
             return old[1][0]
         activate(self.ctx)
         if old is not None:
-            for o in old[1]:
-                o.release()
+            release_objects(self.ctx, old[1])
         ctx = self.ctx
         colors = [ctx.texture((w, h), 4)]
         if full:

@@ -17,7 +17,7 @@ from models.topology import Topology
 from render.context import activate, create_context
 from render.programs import check_gl_error, load_program, set_uniform
 from render.reference import as_numpy, face_normals_np, rotation_matrix_np, transform_np
-from render.textures import release_all, upload_image
+from render.textures import release_all, release_objects, upload_image
 
 Color = tuple[int, int, int]
 
@@ -160,7 +160,7 @@ class OverlayRenderer:
     def release(self) -> None:
         """Free the GL objects (and the context if this renderer created it)."""
         activate(self.ctx)
-        release_all(self._cache)
+        release_all(self.ctx, self._cache)
         self._bg_vao.release()
         if self._owns_ctx:
             self.ctx.release()
@@ -171,8 +171,7 @@ class OverlayRenderer:
         if old is not None and old[0] == (w, h):
             return old[1][0]
         if old is not None:
-            for o in old[1]:
-                o.release()
+            release_objects(self.ctx, old[1])
         tex = self.ctx.texture((w, h), 4)
         fbo = self.ctx.framebuffer([tex])
         self._cache["target"] = ((w, h), (fbo, tex))

@@ -25,7 +25,7 @@ def upload_image(
         tex = old[1]
     else:
         if old is not None:
-            old[1].release()
+            release_objects(ctx, old[1])
         tex = ctx.texture((w, h), c, dtype=dtype, alignment=1)
         f = moderngl.LINEAR if linear else moderngl.NEAREST
         tex.filter = (f, f)
@@ -35,9 +35,21 @@ def upload_image(
     return tex
 
 
-def release_all(cache: dict) -> None:
+def release_objects(ctx: moderngl.Context, objs: object) -> None:
+    """Release GL objects; framebuffers after binding framebuffer 0.
+
+    moderngl remembers the bound framebuffer and re-binds it after creating the next one:
+    releasing it while bound would make that re-bind a GL_INVALID_OPERATION.
+    """
+    objs = objs if isinstance(objs, tuple) else (objs,)
+    if any(isinstance(o, moderngl.Framebuffer) for o in objs):
+        ctx.detect_framebuffer(0).use()
+    for o in objs:
+        o.release()
+
+
+def release_all(ctx: moderngl.Context, cache: dict) -> None:
     """Release a cache of ``role -> (signature, GL object or tuple of GL objects)``."""
     for _sig, obj in cache.values():
-        for o in obj if isinstance(obj, tuple) else (obj,):
-            o.release()
+        release_objects(ctx, obj)
     cache.clear()

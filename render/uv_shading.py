@@ -19,7 +19,7 @@ from models.topology import Topology
 from render.context import activate, create_context
 from render.programs import check_gl_error, load_program, set_uniform, write_uniform
 from render.reference import as_numpy, texture_hwc, vertex_normals_np
-from render.textures import release_all, upload_image
+from render.textures import release_all, release_objects, upload_image
 from render.uv_lighting import MAX_LIGHTS, Light, Lighting, light_matrix, shade_texels_np
 
 __all__ = ["MAX_LIGHTS", "Light", "Lighting", "UVShader", "shade_texels_np"]
@@ -126,7 +126,7 @@ class UVShader:
     def release(self) -> None:
         """Free the GL objects (and the context if this shader created it)."""
         activate(self.ctx)
-        release_all(self._cache)
+        release_all(self.ctx, self._cache)
         for o in (self._vao, self._depth_vao, self._vbo_pos, self._vbo_nrm, self._vbo_uv, self._ibo):
             o.release()
         if self._owns_ctx:
@@ -165,8 +165,7 @@ class UVShader:
         if old is not None and old[0] == n:
             return old[1]
         if old is not None:
-            for o in old[1]:
-                o.release()
+            release_objects(self.ctx, old[1])
         tex = self.ctx.depth_texture((S * n, S))
         tex.compare_func = "<="
         tex.filter = (moderngl.LINEAR, moderngl.LINEAR)  # 2x2 percentage-closer filtering
@@ -180,8 +179,7 @@ class UVShader:
         if old is not None and old[0] == T:
             return old[1][0]
         if old is not None:
-            for o in old[1]:
-                o.release()
+            release_objects(self.ctx, old[1])
         tex = self.ctx.texture((T, T), 4, dtype="f4")
         fbo = self.ctx.framebuffer([tex])
         self._cache["target"] = (T, (fbo, tex))

@@ -8,8 +8,10 @@ Two face-box detectors, both offline and CPU-only:
   boxes sit higher on the face than HOG boxes; they are mapped to HOG-like boxes
   (:data:`HAAR_TO_HOG`) so that the shape predictor sees the geometry it was trained on.
 
-Plus the box geometry the tracker needs: a face frame from stable landmarks (nose and eye
-corners, which move little with expression), and the HOG-like box implied by a set of points.
+Plus the geometry around them: a face frame from stable landmarks (nose and eye corners, which
+move little with expression), the HOG-like box implied by a set of points, the eye/nose patch
+whose correlation tells the tracker that a fit still sits on the face, and face-alignment's FAN
+crop and heatmap decoding.
 
 Conventions: a box is ``(x0, y0, x1, y1)`` floats with the centre of pixel (col c, row r) at
 (c, r), so a dlib rectangle ``(left, top, right, bottom)`` (inclusive) maps to itself and an
@@ -214,3 +216,41 @@ def face_patch(gray: np.ndarray, points: np.ndarray, size: int = 32, extent: flo
     p -= p.mean()
     n = float(np.linalg.norm(p))
     return p / n if n > 1e-3 * size else np.zeros_like(p)
+
+
+# --- FAN crops and heatmaps ---------------------------------------------------------------
+
+# iBUG left/right mirror permutation (jaw, brows, nose base, eyes, mouth).
+IBUG_MIRROR = np.array(
+    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46,
+     39, 38, 37, 36, 41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65]
+)  # fmt: skip
+
+
+def fan_crop(box: Box, res: int = 256) -> tuple[np.ndarray, np.ndarray, float]:
+    """face-alignment's crop for a face box: centre raised by 0.12 box heights, square side
+    ``200 * (w + h) / 195``. Returns the (2, 3) frame -> crop affine (pixel centres), the crop's
+    top-left corner (2,) in frame pixels and its side in frame pixels; crop pixel u sits at frame
+    ``x = corner + (u + 0.5) * side / res``."""
+    x0, y0, x1, y1 = box
+    side = 200.0 * ((x1 - x0) + (y1 - y0)) / 195.0
+    corner = np.array([(x0 + x1) / 2 - side / 2, (y0 + y1) / 2 - 0.12 * (y1 - y0) - side / 2])
+    a = side / res  # frame pixels per crop pixel
+    M = np.array([[1 / a, 0, -corner[0] / a - 0.5], [0, 1 / a, -corner[1] / a - 0.5]])
+    return M, corner, side
+
+
+def decode_heatmaps(hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(68, R, R) heatmaps -> argmax points (68, 2) with face-alignment's quarter-pixel nudge
+    towards the higher neighbour, in heatmap pixel-centre coords, and the peak values (68,)."""
+    n, r, _ = hm.shape
+    idx = hm.reshape(n, -1).argmax(1)
+    py, px = np.divmod(idx, r)
+    peak = hm[np.arange(n), py, px]
+    pts = np.stack([px, py], 1).astype(np.float64)
+    inner = (px > 0) & (px < r - 1) & (py > 0) & (py < r - 1)
+    k, xi, yi = np.nonzero(inner)[0], px[inner], py[inner]
+    dx = hm[k, yi, xi + 1] - hm[k, yi, xi - 1]
+    dy = hm[k, yi + 1, xi] - hm[k, yi - 1, xi]
+    pts[k] += 0.25 * np.sign(np.stack([dx, dy], 1))
+    return pts, peak

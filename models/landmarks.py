@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from models.facebox import (
+    IBUG_MIRROR,
     Box,
     BoxDetector,
     box_area,
@@ -43,8 +44,10 @@ from models.facebox import (
     box_iou,
     box_relation,
     box_size,
+    decode_heatmaps,
     face_frame,
     face_patch,
+    fan_crop,
     grow_box,
     make_box_detector,
     points_bbox,
@@ -59,8 +62,8 @@ class Face:
     """One face: ``box`` (x0, y0, x1, y1), ``points`` (68, 2) float32, ``score`` (higher = better).
 
     ``score`` is the backend's fit confidence in [0, 1]: dlib, the IoU between the face box and
-    the box implied by the fitted points (a self-consistency check); fan, the mean heatmap peak;
-    oracle, 1.
+    the box implied by the fitted points (a coarse self-consistency check: dlib fits a face shape
+    to almost any box, so it is no face / no-face test); fan, the mean heatmap peak; oracle, 1.
     """
 
     box: Box
@@ -194,12 +197,17 @@ class FanLandmarks:
     def _load(path: Path, device: str) -> Any:
         import torch
 
+        if path.suffix != ".zip":
+            try:
+                from face_alignment.models import FAN
+            except ImportError as e:
+                raise LandmarkModelMissing(
+                    f"the FAN backend needs face-alignment ({e}): pip install --no-deps face-alignment"
+                ) from e
         try:
             if path.suffix == ".zip":  # face-alignment < 1.4 shipped TorchScript archives
                 net = torch.jit.load(str(path), map_location=device)
             else:
-                from face_alignment.models import FAN
-
                 net = FAN(4)
                 net.load_state_dict(torch.load(str(path), map_location=device, weights_only=True))
         except Exception as e:  # corrupt / truncated / wrong file
@@ -215,21 +223,16 @@ class FanLandmarks:
     def fit(self, image_bgr: np.ndarray, box: Box) -> Face:
         import torch
 
-        # face-alignment's crop: centre raised by 0.12 box heights, side 200 * (w + h) / 195.
-        x0, y0, x1, y1 = box
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.12 * (y1 - y0)
-        side = 200.0 * ((x1 - x0) + (y1 - y0)) / 195.0
-        a = side / 256.0  # image pixels per crop pixel; crop u -> image x = cx - side/2 + (u + .5) a
-        M = np.array([[1 / a, 0, -(cx - side / 2) / a - 0.5], [0, 1 / a, -(cy - side / 2) / a - 0.5]])
+        M, origin, side = fan_crop(box)  # (2, 3) frame -> crop affine, crop corner, side
         crop = cv2.warpAffine(image_bgr, M, (256, 256), flags=cv2.INTER_LINEAR)  # (256, 256, 3)
         x = torch.from_numpy(crop[:, :, ::-1].transpose(2, 0, 1).copy()).float().div(255)[None]
         with torch.no_grad():
             hm = self._heatmaps(x.to(self.device))
             if self.flip:  # average with the mirrored image's (mirrored, L/R swapped) heatmaps
-                hm = hm + _mirror_heatmaps(self._heatmaps(x.flip(-1).to(self.device)))
+                hm = hm + self._heatmaps(x.flip(-1).to(self.device))[:, IBUG_MIRROR].flip(-1)
         hm = hm[0].float().cpu().numpy()  # (68, 64, 64)
-        pts, peak = _decode_heatmaps(hm)  # heatmap pixel-centre coords, (68, 2)
-        pts = np.array([cx, cy]) - side / 2 + (pts + 0.0) * side / 64
+        pts, peak = decode_heatmaps(hm)  # heatmap pixel-centre coords, (68, 2)
+        pts = origin + (pts + 0.5) * side / hm.shape[-1]  # cell centres -> frame pixels
         score = float(np.clip(peak / (2.0 if self.flip else 1.0), 0, 1).mean())
         return Face(tuple(map(float, box)), pts.astype(np.float32), score)  # type: ignore[arg-type]
 
@@ -239,33 +242,6 @@ class FanLandmarks:
 
     def detect(self, image_bgr: np.ndarray) -> list[Face]:
         return _largest_first([self.fit(image_bgr, box) for box, _ in self.detect_boxes(image_bgr)])
-
-
-# iBUG left/right mirror permutation (jaw, brows, nose base, eyes, mouth).
-_MIRROR = np.array(
-    [*range(16, -1, -1), *range(26, 16, -1), 27, 28, 29, 30, 35, 34, 33, 32, 31, 45, 44, 43, 42, 47, 46,
-     39, 38, 37, 36, 41, 40, 54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55, 64, 63, 62, 61, 60, 67, 66, 65]
-)  # fmt: skip
-
-
-def _mirror_heatmaps(hm: Any) -> Any:
-    return hm[:, _MIRROR].flip(-1)
-
-
-def _decode_heatmaps(hm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(68, R, R) heatmaps -> argmax points (68, 2) with face-alignment's quarter-pixel nudge
-    towards the higher neighbour, in heatmap pixel-centre coords, and the peak values (68,)."""
-    n, r, _ = hm.shape
-    idx = hm.reshape(n, -1).argmax(1)
-    py, px = np.divmod(idx, r)
-    peak = hm[np.arange(n), py, px]
-    pts = np.stack([px, py], 1).astype(np.float64)
-    inner = (px > 0) & (px < r - 1) & (py > 0) & (py < r - 1)
-    k, xi, yi = np.nonzero(inner)[0], px[inner], py[inner]
-    dx = hm[k, yi, xi + 1] - hm[k, yi, xi - 1]
-    dy = hm[k, yi + 1, xi] - hm[k, yi - 1, xi]
-    pts[k] += 0.25 * np.sign(np.stack([dx, dy], 1))
-    return pts, peak
 
 
 # --- oracle -------------------------------------------------------------------------------

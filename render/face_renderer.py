@@ -17,8 +17,9 @@ import numpy as np
 
 from models.topology import Topology
 from render.context import activate, create_context
-from render.programs import check_gl_error, load_program, set_uniform, write_uniform
-from render.reference import as_numpy, rotation_matrix_np, texture_hwc
+from render.posed_mesh import PosedMesh
+from render.programs import check_gl_error, load_program, set_uniform
+from render.reference import as_numpy, texture_hwc
 from render.textures import release_all, release_objects, upload_image
 
 _TEX, _BG = 0, 1  # texture units
@@ -54,10 +55,7 @@ class FaceRenderer:
         self.ctx = create_context() if ctx is None else ctx
         activate(self.ctx)
         ctx = self.ctx
-        self._faces = topology.faces.reshape(-1)  # (3F,)
-        n = len(self._faces)
-        self._vbo_pos = ctx.buffer(reserve=n * 12, dynamic=True)
-        self._vbo_uv = ctx.buffer(np.ascontiguousarray(topology.uvs[self._faces], np.float32))
+        self._mesh = PosedMesh(ctx, topology)
         self._progs, self._vaos = {}, {}
         for full in (True, False):
             defines = {} if full else {"RGB_ONLY": 1}
@@ -66,10 +64,7 @@ class FaceRenderer:
             set_uniform(face, "u_texture", _TEX)
             set_uniform(bg, "u_background", _BG)
             self._progs[full] = (face, bg)
-            self._vaos[full] = (
-                ctx.vertex_array(face, [(self._vbo_pos, "3f", "in_pos"), (self._vbo_uv, "2f", "in_uv")]),
-                ctx.vertex_array(bg, []),
-            )
+            self._vaos[full] = (self._mesh.vertex_array(face), ctx.vertex_array(bg, []))
         self._cache: dict = {}  # role -> (signature, GL object(s))
         self._texture: moderngl.Texture | None = None
 
@@ -135,8 +130,7 @@ class FaceRenderer:
         for vaos in self._vaos.values():
             for v in vaos:
                 v.release()
-        self._vbo_pos.release()
-        self._vbo_uv.release()
+        self._mesh.release()
         if self._owns_ctx:
             self.ctx.release()
 
@@ -167,13 +161,7 @@ class FaceRenderer:
     ) -> None:
         activate(self.ctx)
         ctx = self.ctx
-        G = as_numpy(G, np.float32)
-        H = as_numpy(H, np.float64).reshape(-1)
-        if G.shape != (self.topology.n_vertices, 3):
-            raise ValueError(f"G must be ({self.topology.n_vertices}, 3) for topology "
-                             f"{self.topology.name!r}, got {G.shape}")
-        if H.shape != (6,):
-            raise ValueError(f"H must be (6,) = (f, rx, ry, rz, tx, ty), got {H.shape}")
+        G, H = PosedMesh.check_pose(G, H, self.topology)
         if texture is not None:
             self.set_texture(texture)
         if self._texture is None:
@@ -187,15 +175,8 @@ class FaceRenderer:
             if b.shape != (h, w, 3):
                 raise ValueError(f"background must be (h, w, 3) = ({h}, {w}, 3), got {b.shape}")
             upload_image(ctx, self._cache, "background", b, linear=False).use(_BG)
-        self._vbo_pos.write(np.ascontiguousarray(G[self._faces]))
-        R = rotation_matrix_np(H[1:4]).astype(np.float32)
-        write_uniform(face, "u_R", R.T.tobytes())  # GLSL matrices are column-major
-        set_uniform(face, "u_f", float(H[0]))
-        set_uniform(face, "u_t", (float(H[4]), float(H[5])))
-        set_uniform(face, "u_size", (float(w), float(h)))
-        radius = float(np.sqrt((G.astype(np.float64) ** 2).sum(1).max())) if len(G) else 1.0
-        set_uniform(face, "u_depth_scale", abs(float(H[0])) * radius * 1.01 + 1e-3)
-        set_uniform(face, "u_flip_y", flip_y)
+        self._mesh.upload(G)
+        self._mesh.set_pose(face, H, (w, h), flip_y)
         set_uniform(bg, "u_has_background", has_bg)
         set_uniform(bg, "u_clear_color", (0.0, 0.0, 0.0))
         set_uniform(bg, "u_flip_y", flip_y)

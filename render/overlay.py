@@ -1,9 +1,11 @@
 """Overlay pass: landmarks, wireframe, salient points (moles) and the face box on an image.
 
-Everything is drawn as anti-aliased capsules (a point is a zero-length segment) by one GL
-program (``shaders/overlay.*``, a geometry shader builds the quads). Coordinates are image
-pixels with pixel (c, r) centred at (c, r), y down, like :func:`models.camera.project`.
-Colours are 0-255 in the image's channel order.
+Points and the box are anti-aliased capsules (a point is a zero-length segment) drawn by
+``shaders/overlay.*`` (a geometry shader builds the quads). The wireframe is a barycentric
+edge pass over the posed mesh (``face`` program, ``WIREFRAME`` variant) after a depth
+pre-pass, so edges hidden by the surface stay hidden. Coordinates are image pixels with
+pixel (c, r) centred at (c, r), y down, like :func:`models.camera.project`. Colours are
+0-255 in the image's channel order.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import numpy as np
 
 from models.topology import Topology
 from render.context import activate, create_context
+from render.posed_mesh import PosedMesh
 from render.programs import check_gl_error, load_program, set_uniform
-from render.reference import as_numpy, face_normals_np, rotation_matrix_np, transform_np
+from render.reference import as_numpy, transform_np
 from render.textures import release_all, release_objects, upload_image
 
 Color = tuple[int, int, int]
@@ -37,12 +40,6 @@ class OverlayStyle:
     salient_size: float = 5.0
     box_color: Color = (0, 200, 255)
     box_width: float = 1.5
-
-
-def mesh_edges(faces: np.ndarray) -> np.ndarray:
-    """Unique undirected edges of a triangle mesh. Shape: (F, 3) -> (E, 2) int64."""
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    return np.unique(np.sort(e, 1), axis=0)
 
 
 class Segments:
@@ -78,19 +75,20 @@ class OverlayRenderer:
         self._owns_ctx = ctx is None
         self.ctx = create_context() if ctx is None else ctx
         activate(self.ctx)
-        self._edges = mesh_edges(topology.faces)
-        self._edge_faces = self._faces_of_edges(topology.faces)
         self._salient = topology.locate_uv(topology.salient_uv) if len(topology.salient_uv) else None
         self._prog = load_program(self.ctx, "overlay")
         self._bg = load_program(self.ctx, "background", {"RGB_ONLY": 1})
         set_uniform(self._bg, "u_background", 0)
         self._bg_vao = self.ctx.vertex_array(self._bg, [])
+        self._mesh = PosedMesh(self.ctx, topology)
+        self._wire = load_program(self.ctx, "face", {"WIREFRAME": 1, "RGB_ONLY": 1})
+        self._wire_vao = self._mesh.vertex_array(self._wire)
         self._cache: dict = {}
 
     def segments(self, G: object = None, H: object = None, *, landmarks_2d: object = None,
-                 box: object = None, wireframe: bool = True, landmarks: bool = True,
-                 salient: bool = True, front_only: bool = True) -> Segments:
-        """The overlay geometry in pixels (no GL). Model items need G and H.
+                 box: object = None, landmarks: bool = True, salient: bool = True) -> Segments:
+        """The point and box overlay in pixels (no GL; the wireframe is a mesh pass). Model
+        items need G and H.
 
         Shape:
             G: (V, 3), H: (6,), landmarks_2d: (68, 2) detector points, box: (3,) = (x0, y0, side)
@@ -100,13 +98,6 @@ class OverlayRenderer:
             G = as_numpy(G, np.float64)
             H = as_numpy(H, np.float64).reshape(6)
             P = transform_np(G, H)  # (V, 3)
-            if wireframe:
-                e = self._edges
-                if front_only:  # edges of camera-facing triangles (n.z < 0 in the camera frame)
-                    R = rotation_matrix_np(H[1:4])
-                    front = (face_normals_np(G, self.topology.faces) @ R.T)[:, 2] * np.sign(H[0]) < 0
-                    e = e[front[self._edge_faces[:, 0]] | front[self._edge_faces[:, 1]]]
-                seg.add(P[e[:, 0], :2], P[e[:, 1], :2], s.wire_color, s.wire_alpha, s.wire_width)
             if landmarks:
                 seg.add_points(P[self.topology.landmark_ids, :2], s.landmark_color, s.landmark_size)
             if salient and self._salient is not None:
@@ -121,8 +112,10 @@ class OverlayRenderer:
             seg.add(c, np.roll(c, -1, 0), s.box_color, 1.0, s.box_width)
         return seg
 
-    def render(self, image: np.ndarray, G: object = None, H: object = None, **items: object) -> np.ndarray:
-        """Draw :meth:`segments` (same keyword arguments) over ``image``.
+    def render(self, image: np.ndarray, G: object = None, H: object = None, *, wireframe: bool = True,
+               hidden_lines: bool = True, **items: object) -> np.ndarray:
+        """Draw the wireframe (needs G and H; ``hidden_lines=True`` hides edges behind the
+        surface) and :meth:`segments` (same keyword arguments) over ``image``.
 
         Shape:
             image: (h, w, 3) uint8 -> (h, w, 3) uint8
@@ -140,18 +133,18 @@ class OverlayRenderer:
         set_uniform(self._bg, "u_flip_y", 1.0)
         fbo.use()
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
+        fbo.clear(depth=1.0)  # the background pass (no depth test) leaves the depth at 1
         self._bg_vao.render(moderngl.TRIANGLES, vertices=3)
+        if wireframe and G is not None and H is not None:
+            self._draw_wireframe(fbo, G, H, (w, h), hidden_lines)
         if len(data):
-            vbo = ctx.buffer(data)
-            vao = ctx.vertex_array(self._prog, [(vbo, "2f 4f 1f", "in_pos", "in_color", "in_width")])
+            vao = self._segment_vao(data)
             set_uniform(self._prog, "u_size", (float(w), float(h)))
             set_uniform(self._prog, "u_flip_y", 1.0)
             ctx.enable(moderngl.BLEND)
             ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-            vao.render(moderngl.LINES)
+            vao.render(moderngl.LINES, vertices=len(data))
             ctx.disable(moderngl.BLEND)
-            vao.release()
-            vbo.release()
         out = np.empty((h, w, 3), np.uint8)
         fbo.read_into(out, components=3)
         check_gl_error(ctx, "OverlayRenderer.render")
@@ -162,6 +155,8 @@ class OverlayRenderer:
         activate(self.ctx)
         release_all(self.ctx, self._cache)
         self._bg_vao.release()
+        self._wire_vao.release()
+        self._mesh.release()
         if self._owns_ctx:
             self.ctx.release()
 
@@ -173,20 +168,47 @@ class OverlayRenderer:
         if old is not None:
             release_objects(self.ctx, old[1])
         tex = self.ctx.texture((w, h), 4)
-        fbo = self.ctx.framebuffer([tex])
-        self._cache["target"] = ((w, h), (fbo, tex))
+        depth = self.ctx.depth_renderbuffer((w, h))
+        fbo = self.ctx.framebuffer([tex], depth)
+        self._cache["target"] = ((w, h), (fbo, tex, depth))
         return fbo
 
-    def _faces_of_edges(self, faces: np.ndarray) -> np.ndarray:
-        """For each unique edge, two adjacent faces (the same one twice on the border). (E, 2)."""
-        e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), 1)
-        fid = np.tile(np.arange(len(faces)), 3)
-        V = int(faces.max()) + 1
-        key = e[:, 0] * V + e[:, 1]
-        order = np.argsort(key, kind="stable")
-        uniq, first, counts = np.unique(key[order], return_index=True, return_counts=True)
-        f0 = fid[order][first]
-        f1 = fid[order][first + np.minimum(counts, 2) - 1]
-        ukey = self._edges[:, 0] * V + self._edges[:, 1]
-        assert np.array_equal(uniq, ukey)
-        return np.stack([f0, f1], 1)
+    def _segment_vao(self, data: np.ndarray) -> moderngl.VertexArray:
+        """Write segment vertices into a reused buffer (grown by doubling). data: (2N, 7)."""
+        old = self._cache.get("segments")
+        if old is None or old[0] < data.nbytes:
+            if old is not None:
+                release_objects(self.ctx, old[1])
+            vbo = self.ctx.buffer(reserve=max(2 * data.nbytes, 4096), dynamic=True)
+            vao = self.ctx.vertex_array(self._prog, [(vbo, "2f 4f 1f", "in_pos", "in_color", "in_width")])
+            old = (vbo.size, (vao, vbo))
+            self._cache["segments"] = old
+        vao, vbo = old[1]
+        vbo.write(np.ascontiguousarray(data, np.float32))
+        return vao
+
+    def _draw_wireframe(self, fbo: moderngl.Framebuffer, G: object, H: object, size: tuple[int, int],
+                        hidden_lines: bool) -> None:
+        """Barycentric edge pass over the posed mesh; a depth pre-pass hides occluded edges."""
+        ctx, s = self.ctx, self.style
+        G, H = PosedMesh.check_pose(G, H, self.topology)
+        self._mesh.upload(G)
+        self._mesh.set_pose(self._wire, H, size, 1.0)
+        set_uniform(self._wire, "u_wire_color", (*(np.asarray(s.wire_color) / 255.0), s.wire_alpha))
+        set_uniform(self._wire, "u_wire_width", float(s.wire_width))
+        if hidden_lines:
+            ctx.enable(moderngl.DEPTH_TEST)
+            ctx.depth_func = "<"
+            fbo.color_mask = (False, False, False, False)  # moderngl applies masks in use()
+            fbo.use()
+            self._wire_vao.render(moderngl.TRIANGLES)
+            fbo.color_mask = (True, True, True, True)
+            ctx.depth_func = "<="
+        ctx.enable(moderngl.BLEND)
+        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        fbo.depth_mask = False
+        fbo.use()
+        self._wire_vao.render(moderngl.TRIANGLES)
+        fbo.depth_mask = True
+        fbo.use()
+        ctx.disable(moderngl.BLEND | moderngl.DEPTH_TEST)

@@ -131,7 +131,8 @@ def shade_texels_np(topology: Topology, G: object, albedo: object, view_dir: obj
         on = (ndl > 0)[:, None]
         diffuse += np.where(on, rgb * ndl[:, None], 0.0)
         h = (ldir + v) / max(np.linalg.norm(ldir + v), 1e-12)
-        spec += np.where(on, rgb * lighting.specular_strength * np.maximum(n @ h, 0.0)[:, None] ** lighting.shininess, 0)
+        lobe = np.maximum(n @ h, 0.0)[:, None] ** lighting.shininess
+        spec += np.where(on, rgb * lighting.specular_strength * lobe, 0.0)
     out = np.zeros((T, T, 3), np.float32)
     out[mask] = np.clip(alb[mask] * diffuse + spec, 0.0, 1.0)
     return out, mask

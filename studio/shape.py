@@ -23,8 +23,8 @@ from studio import face_plan as fp
 from studio.face_plan import gauss2, smoothstep
 
 CENTER = np.array([0.0, -0.3, 0.3])
-_U = PchipInterpolator([0.0, 0.2, 0.8, 1.0], np.radians([-180.0, -78.0, 78.0, 180.0]))
-_V = PchipInterpolator([0.0, 0.12, 0.88, 1.0], np.radians([-88.0, -58.0, 64.0, 88.0]))
+_U = PchipInterpolator([0.0, 0.15, 0.85, 1.0], np.radians([-180.0, -84.0, 84.0, 180.0]))
+_V = PchipInterpolator([0.0, 0.1, 0.9, 1.0], np.radians([-88.0, -62.0, 68.0, 88.0]))
 
 
 # ---------------------------------------------------------------------- SDF primitives

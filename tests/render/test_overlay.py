@@ -9,7 +9,7 @@ import torch
 from models.camera import project
 from models.topology import make_test_mesh
 from render.face_renderer import FaceRenderer
-from render.overlay import OverlayRenderer, OverlayStyle, mesh_edges
+from render.overlay import OverlayRenderer, OverlayStyle
 from tests.render.helpers import check_golden, make_texture
 
 pytestmark = pytest.mark.gl
@@ -27,11 +27,6 @@ def overlay(ctx, topo):
     o = OverlayRenderer(topo, ctx)
     yield o
     o.release()
-
-
-def test_mesh_edges_unique():
-    e = mesh_edges(np.array([[0, 1, 2], [2, 1, 3]]))
-    assert e.tolist() == [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3]]
 
 
 def test_landmarks_at_projected_positions(overlay, topo):
@@ -63,16 +58,23 @@ def test_detected_landmarks_box_and_salient(overlay, topo):
         assert tuple(moles[y, x]) == s.salient_color
 
 
-def test_wireframe_front_only_hides_back_faces(overlay, topo):
+def test_wireframe_follows_visible_triangle_edges(ctx, overlay, topo):
+    """Wire pixels lie on edges of the triangles the face renderer shows (hidden lines removed)."""
+    Hy = np.array([40.0, 0.0, 0.9, 0.0, 64.0, 64.0])  # strong yaw: the nose hides part of the cheek
     black = np.zeros((128, 128, 3), np.uint8)
-    Hback = H.copy()
-    Hback[2] = np.pi  # turned around: every triangle faces away
-    front = overlay.render(black, topo.vertices, H, landmarks=False, salient=False)
-    back = overlay.render(black, topo.vertices, Hback, landmarks=False, salient=False)
-    both = overlay.render(black, topo.vertices, Hback, landmarks=False, salient=False, front_only=False)
-    assert (front.max(-1) > 0).sum() > 2000
-    assert back.max() == 0
-    assert (both.max(-1) > 0).sum() > 2000
+    kw = dict(landmarks=False, salient=False)
+    hidden = overlay.render(black, topo.vertices, Hy, **kw).max(-1)
+    allw = overlay.render(black, topo.vertices, Hy, hidden_lines=False, **kw).max(-1)
+    face = FaceRenderer(topo, ctx)
+    res = face.render(topo.vertices, Hy, make_texture(), (128, 128))
+    face.release()
+    strong = hidden > 0.6 * 255 * overlay.style.wire_alpha
+    assert strong.sum() > 500
+    assert not (strong & ~res.mask).any()
+    # near an edge of the visible triangle: the smallest barycentric is small there
+    assert np.quantile(res.bary[strong].min(-1), 0.95) < 0.3
+    assert (allw > hidden + 20).sum() > 20  # edges behind the nose appear without hiding
+    assert (hidden > allw).sum() == 0
 
 
 def test_image_is_untouched_without_items(overlay):

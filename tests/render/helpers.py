@@ -30,8 +30,8 @@ def check_golden(name: str, image: np.ndarray, mean_tol: float = 1.0, px_tol: in
     d = np.abs(gold.astype(np.int16) - image.astype(np.int16))
     mean, frac = float(d.mean()), float((d.max(-1) > px_tol).mean())
     if mean > mean_tol or frac > frac_tol:
-        out = GOLDEN_DIR.parent / "_failed"
-        out.mkdir(exist_ok=True)
+        out = GOLDEN_DIR.parents[1] / "_artifacts" / "render_golden_failed"  # git-ignored
+        out.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(out / f"{name}.png"), image[..., ::-1])
         raise AssertionError(f"{name}: differs from golden (mean |d| {mean:.3f} > {mean_tol} or "
                              f"{frac:.2%} pixels > {px_tol} off > {frac_tol:.0%}); got {out / name}.png")

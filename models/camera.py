@@ -109,3 +109,15 @@ def frame_to_crop(H: Tensor, box: Tensor, crop_size: int) -> Tensor:
     f = H[..., 0:1] * s
     t = (H[..., 4:6] - box[..., 0:2]) * s
     return torch.cat([f, H[..., 1:4], t], -1)
+
+
+def euler_from_matrix(R: Tensor) -> Tensor:
+    """Inverse of :func:`rotation_matrix` (``R = Rz @ Ry @ Rx``), valid for |ry| < 90 deg.
+
+    Shape:
+        R: (..., 3, 3) -> (..., 3) = (rx, ry, rz)
+    """
+    ry = -torch.asin(R[..., 2, 0].clamp(-1.0, 1.0))
+    rx = torch.atan2(R[..., 2, 1], R[..., 2, 2])
+    rz = torch.atan2(R[..., 1, 0], R[..., 0, 0])
+    return torch.stack([rx, ry, rz], -1)

@@ -11,6 +11,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -57,9 +58,9 @@ def main(argv: list[str] | None = None) -> None:
         H = np.array([S / 2.6, 0.1, 0.25, 0.05, S / 2, S / 2])
         bg = rng.integers(0, 256, (S, S, 3)).astype(np.uint8)
         for name, fn in (("face_full", face.render), ("face_rgb_only", face.render_rgb_only)):
-            report(name, _time(lambda fn=fn: fn(G, H, tex, (S, S), bg), args.seconds), size=S,
-                   uploads="G + 256^2 float texture + background")
-            report(name, _time(lambda fn=fn: fn(G, H, None, (S, S)), args.seconds), size=S, uploads="G")
+            every = partial(fn, G, H, tex, (S, S), bg)
+            report(name, _time(every, args.seconds), size=S, uploads="G + 256^2 float texture + background")
+            report(name, _time(partial(fn, G, H, None, (S, S)), args.seconds), size=S, uploads="G")
     ov = OverlayRenderer(topo, ctx)
     img = np.zeros((512, 512, 3), np.uint8)
     H = np.array([512 / 2.6, 0.1, 0.25, 0.05, 256, 256])
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         alb = rng.random((T, T, 3), dtype=np.float32)
         for shadows in (False, True):
             lit = Lighting(lights, shadows=shadows)
-            report("uv_shading", _time(lambda lit=lit, alb=alb: uv.shade(G, alb, (0, 0, -1), lit), args.seconds),
+            report("uv_shading", _time(partial(uv.shade, G, alb, (0, 0, -1), lit), args.seconds),
                    texture=T, lights=len(lights), shadows=shadows)
     for o in (face, ov, uv):
         o.release()

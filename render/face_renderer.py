@@ -25,7 +25,7 @@ from render.textures import release_all, release_objects, upload_image
 _TEX, _BG = 0, 1  # texture units
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RenderResult:
     """One rendered frame. Shapes: rgb (h, w, 3) uint8; depth (h, w) float32 (transform z in
     pixel units, +inf on background); tri_id (h, w) int32 (-1 on background); bary (h, w, 3)

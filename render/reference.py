@@ -77,11 +77,27 @@ def face_normals_np(G: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
 
 
-def vertex_normals_np(G: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals. Shape: G (V, 3), faces (F, 3) -> (V, 3) float32."""
+def weld_ids(vertices: np.ndarray, decimals: int = 6) -> np.ndarray:
+    """Id per vertex shared by vertices at the same template position (UV-seam duplicates).
+
+    Shape:
+        vertices: (V, 3) -> (V,) int64
+    """
+    return np.unique(np.round(np.asarray(vertices, np.float64), decimals), axis=0, return_inverse=True)[1].ravel()
+
+
+def vertex_normals_np(G: np.ndarray, faces: np.ndarray, weld: np.ndarray | None = None) -> np.ndarray:
+    """Area-weighted unit vertex normals; with ``weld`` (see :func:`weld_ids`) duplicated seam
+    vertices share one normal so lighting has no seams.
+
+    Shape:
+        G: (V, 3), faces: (F, 3), weld: (V,) -> (V, 3) float32
+    """
     fn = face_normals_np(G, faces)
-    V = len(G)
-    n = np.stack([np.bincount(faces.ravel(), np.repeat(fn[:, k], 3), minlength=V) for k in range(3)], -1)
+    idx = faces.ravel() if weld is None else weld[faces.ravel()]
+    M = len(G) if weld is None else int(weld.max()) + 1
+    n = np.stack([np.bincount(idx, np.repeat(fn[:, k], 3), minlength=M) for k in range(3)], -1)
+    n = n if weld is None else n[weld]
     return (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.topology import Topology
-from render.reference import as_numpy, texture_hwc, vertex_normals_np
+from render.reference import as_numpy, texture_hwc, vertex_normals_np, weld_ids
 
 MAX_LIGHTS = 4
 
@@ -118,7 +118,7 @@ def shade_texels_np(topology: Topology, G: object, albedo: object, view_dir: obj
     mask = face >= 0
     f, b = face[mask], bary[mask].astype(np.float64)
     tri = topology.faces[f]  # (N, 3)
-    vn = vertex_normals_np(G, topology.faces).astype(np.float64)
+    vn = vertex_normals_np(G, topology.faces, weld_ids(topology.vertices)).astype(np.float64)
     n = (vn[tri] * b[..., None]).sum(1)
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     v = as_numpy(view_dir, np.float64).reshape(3)

@@ -18,7 +18,7 @@ import numpy as np
 from models.topology import Topology
 from render.context import activate, create_context
 from render.programs import check_gl_error, load_program, set_uniform, write_uniform
-from render.reference import as_numpy, texture_hwc, vertex_normals_np
+from render.reference import as_numpy, texture_hwc, vertex_normals_np, weld_ids
 from render.textures import release_all, release_objects, upload_image
 from render.uv_lighting import MAX_LIGHTS, Light, Lighting, light_matrix, shade_texels_np
 
@@ -44,6 +44,7 @@ class UVShader:
         activate(self.ctx)
         ctx = self.ctx
         V = topology.n_vertices
+        self._weld = weld_ids(topology.vertices)  # seam duplicates share normals
         self._vbo_pos = ctx.buffer(reserve=V * 12, dynamic=True)
         self._vbo_nrm = ctx.buffer(reserve=V * 12, dynamic=True)
         self._vbo_uv = ctx.buffer(np.ascontiguousarray(topology.uvs, np.float32))
@@ -85,7 +86,7 @@ class UVShader:
         v = v / max(np.linalg.norm(v), 1e-12)
         lights = lighting.lights
         self._vbo_pos.write(np.ascontiguousarray(G))
-        self._vbo_nrm.write(vertex_normals_np(G, self.topology.faces))
+        self._vbo_nrm.write(vertex_normals_np(G, self.topology.faces, self._weld))
         slots = self._shadow_pass(G, lighting)
         # uniforms
         L = MAX_LIGHTS
@@ -115,13 +116,15 @@ class UVShader:
         fbo = self._target(T)
         fbo.use()
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-        fbo.clear(0.0, 0.0, 0.0, 0.0)
+        fbo.clear(-1.0, -1.0, -1.0, -1.0)  # float target: negative marks uncovered texels
         self._vao.render(moderngl.TRIANGLES)
-        out = np.empty((T, T, 4), np.float32)
-        fbo.read_into(out, components=4, dtype="f4")
+        out = np.empty((T, T, 3), np.float32)
+        fbo.read_into(out, components=3, dtype="f4")
         check_gl_error(ctx, "UVShader.shade")
-        mask = out[..., 3] > 0.5
-        return self._dilate(out[..., :3], mask), mask
+        mask = out[..., 0] >= 0.0
+        self._dilate(out, mask)
+        np.maximum(out, 0.0, out=out)  # texels beyond the padding -> 0
+        return out, mask
 
     def release(self) -> None:
         """Free the GL objects (and the context if this shader created it)."""
@@ -185,14 +188,23 @@ class UVShader:
         self._cache["target"] = (T, (fbo, tex))
         return fbo
 
-    def _dilate(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Fill up to ``pad`` texels outside the atlas with the mean of covered neighbours."""
-        rgb = np.where(mask[..., None], rgb, 0.0).astype(np.float32)
-        m = mask.astype(np.float32)
+    def _dilate(self, rgb: np.ndarray, mask: np.ndarray) -> None:
+        """In place: give up to ``pad`` rings of texels outside the atlas the mean of their
+        covered 8-neighbours (only the border band is touched). Shape: (T, T, 3), (T, T)."""
+        T = rgb.shape[0]
+        m = mask.astype(np.uint8)
+        kernel = np.ones((3, 3), np.uint8)
         for _ in range(self.pad):
-            s = cv2.blur(rgb * m[..., None], (3, 3), borderType=cv2.BORDER_CONSTANT)
-            c = cv2.blur(m, (3, 3), borderType=cv2.BORDER_CONSTANT)
-            grow = (m == 0) & (c > 0)
-            rgb[grow] = s[grow] / c[grow, None]
-            m = np.maximum(m, grow.astype(np.float32))
-        return rgb
+            ys, xs = np.nonzero(cv2.dilate(m, kernel) > m)
+            if len(ys) == 0:
+                break
+            acc = np.zeros((len(ys), 3), np.float32)
+            cnt = np.zeros(len(ys), np.float32)
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    yy, xx = np.clip(ys + dy, 0, T - 1), np.clip(xs + dx, 0, T - 1)
+                    ok = m[yy, xx].astype(np.float32) * ((ys + dy == yy) & (xs + dx == xx))
+                    acc += rgb[yy, xx] * ok[:, None]
+                    cnt += ok
+            rgb[ys, xs] = acc / cnt[:, None]
+            m[ys, xs] = 1

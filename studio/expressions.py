@@ -82,13 +82,15 @@ def expression_basis(mesh: HeadMesh) -> np.ndarray:
     lips = np.exp(-0.5 * (x / 0.3) ** 4) * np.exp(-0.5 * (d / 0.1) ** 2) * front
     mid = 1.0 - smoothstep(0.18, fp.MOUTH_HALF, ax)  # zero at the mouth corners
     out = {}
-    w = low * (1.0 - smoothstep(1.1, 1.65, y)) * (1.0 - smoothstep(0.2, 0.6, z))
+    corner = sum(gauss2(x, y, s * fp.MOUTH_HALF, fp.mouth_line_y(fp.MOUTH_HALF), 0.09, 0.09) for s in (-1, 1))
+    w = low + (0.5 - low) * np.clip(corner, 0.0, 1.0) * front  # the lips part in an oval
+    w = w * (1.0 - smoothstep(1.1, 1.65, y)) * (1.0 - smoothstep(0.2, 0.6, z))
     out["jaw_open"] = w[:, None] * (_rotate_x(P, JAW_HINGE, np.full(len(P), JAW_ANGLE)) - P)
     for name, s in (("L", -1), ("R", 1)):
         g = gauss2(x, y, s * 0.31, 0.5, 0.16, 0.14) * front
         cheek = gauss2(x, y, s * 0.45, 0.12, 0.16, 0.14) * front
         lid = gauss2(x, y, s * fp.EYE_CX, -0.22, 0.12, 0.05) * (y > fp.EYE_CY) * front
-        out[f"smile_{name}"] = (g[:, None] * [s * 0.07, -0.09, 0.03] + cheek[:, None] * [s * 0.01, -0.04, -0.03]
+        out[f"smile_{name}"] = (g[:, None] * [s * 0.08, -0.11, 0.03] + cheek[:, None] * [s * 0.01, -0.04, -0.03]
                                 + lid[:, None] * [0.0, -0.015, 0.0])
     out["pucker"] = lips[:, None] * np.stack([-0.3 * x, -0.15 * d, np.full_like(x, -0.1)], -1)
     opn = lips * mid * np.exp(-0.5 * (d / 0.06) ** 2)

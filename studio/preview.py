@@ -24,7 +24,7 @@ def rotation_np(r) -> np.ndarray:
 
 
 def render(G, faces, size=256, f=100.0, rot=(0.0, 0.0, 0.0), colors=None, uvs=None, albedo=None,
-           light=(-0.4, -0.5, -1.0), landmarks=None, points=None) -> np.ndarray:
+           light=(-0.4, -0.5, -1.0), landmarks=None, points=None, center=(0.0, -0.25)) -> np.ndarray:
     """Painter's-algorithm render of mesh G (V, 3) -> BGR uint8 (size, size, 3).
 
     Colours per face come from ``colors`` (F, 3) or from sampling ``albedo`` (T, T, 3) at
@@ -33,7 +33,8 @@ def render(G, faces, size=256, f=100.0, rot=(0.0, 0.0, 0.0), colors=None, uvs=No
     """
     R = rotation_np(rot)
     X = np.asarray(G, np.float64) @ R.T
-    p2 = f * X[:, :2] + size / 2.0
+    off = size / 2.0 - f * np.asarray(center)
+    p2 = f * X[:, :2] + off
     tri = X[faces]
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
@@ -63,7 +64,7 @@ def render(G, faces, size=256, f=100.0, rot=(0.0, 0.0, 0.0), colors=None, uvs=No
             if size >= 384 and i % 4 == 0:
                 cv2.putText(img, str(i), (int(q[0]) + 2, int(q[1])), cv2.FONT_HERSHEY_PLAIN, 0.6, (0, 255, 0))
     if points is not None:
-        q2 = f * (np.asarray(points) @ R.T)[:, :2] + size / 2.0
+        q2 = f * (np.asarray(points) @ R.T)[:, :2] + off
         for q in q2:
             cv2.circle(img, (int(round(q[0])), int(round(q[1]))), 3, (0, 0, 255), 1)
     return img
@@ -82,7 +83,7 @@ def contact_sheet(seed: int = 0, size: int = 256, exprs=None) -> np.ndarray:
         tiles = []
         for e in exprs:
             G = person.geometry(e)
-            img = render(G, topo.faces, size, size * 0.39, rot, uvs=topo.uvs, albedo=albedo)
+            img = render(G, topo.faces, size, size * 0.3, rot, uvs=topo.uvs, albedo=albedo)
             tiles.append(img)
         rows.append(np.concatenate(tiles, 1))
     return np.concatenate(rows, 0)

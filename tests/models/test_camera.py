@@ -71,3 +71,10 @@ def test_project_gradcheck():
     X = torch.randn(1, 4, 3, dtype=torch.float64, requires_grad=True)
     H = torch.tensor([[2.0, 0.1, 0.2, -0.3, 1.0, 2.0]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(project, (X, H))
+
+
+def test_euler_round_trip():
+    from models.camera import euler_from_matrix
+
+    r = torch.tensor([[0.3, -0.7, 1.1], [-0.2, 0.4, -2.5], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    assert torch.allclose(euler_from_matrix(rotation_matrix(r)), r, atol=1e-10)

@@ -8,6 +8,7 @@ import torch
 
 from models.camera import view_direction
 from models.topology import Topology, make_test_mesh
+from render.reference import vertex_normals_np, weld_ids
 from render.uv_shading import Light, Lighting, UVShader, shade_texels_np
 from tests.render.helpers import check_golden, make_texture
 
@@ -117,6 +118,24 @@ def test_torch_inputs_and_sizes(shader, topo):
                      torch.tensor(FRONT), light)
     np.testing.assert_allclose(t, ref, atol=1e-6)
     assert shader.shade(topo.vertices, GREY, FRONT, light, size=128).shape == (128, 128, 3)
+
+
+def test_seam_duplicates_share_normals():
+    m = make_test_mesh(11)
+    n = 11
+    col = np.arange(n) * n + n // 2  # middle column of the grid
+    dup = np.arange(len(m.vertices), len(m.vertices) + n)
+    G = np.concatenate([m.vertices, m.vertices[col]])
+    right = m.vertices[m.faces][:, :, 0].mean(1) > m.vertices[col[0], 0]
+    faces = m.faces.copy()
+    remap = dict(zip(col.tolist(), dup.tolist()))
+    faces[right] = np.vectorize(lambda v: remap.get(v, v))(faces[right])
+    ref = vertex_normals_np(m.vertices, m.faces)
+    split = vertex_normals_np(G, faces)
+    welded = vertex_normals_np(G, faces, weld_ids(G))
+    assert np.abs(split[col] - ref[col]).max() > 1e-3  # one-sided without welding
+    np.testing.assert_allclose(welded[col], ref[col], atol=1e-6)
+    np.testing.assert_allclose(welded[dup], ref[col], atol=1e-6)
 
 
 def test_lighting_validation():

@@ -1,0 +1,141 @@
+"""Draws what the views show, in the tracking thread: camera overlays and the avatar image.
+
+Uses ``render/`` (ModernGL, own headless EGL context, so it works offscreen, under Xvfb and
+on a desktop alike). When OpenGL is unavailable it says so once and falls back to simple
+OpenCV drawings (points for the avatar), so the app still runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import cv2
+import numpy as np
+
+from models.topology import Topology
+from render.reference import rotation_matrix_np, transform_np
+
+from .packets import ViewOptions
+
+log = logging.getLogger(__name__)
+
+
+def euler_from_matrix(R: np.ndarray) -> np.ndarray:
+    """Inverse of ``R = Rz @ Ry @ Rx``. (3, 3) -> (rx, ry, rz)"""
+    ry = math.asin(float(np.clip(-R[2, 0], -1.0, 1.0)))
+    return np.array([math.atan2(R[2, 1], R[2, 2]), ry, math.atan2(R[1, 0], R[0, 0])])
+
+
+def avatar_pose(H_frame: np.ndarray, opts: ViewOptions, size: int, radius: float) -> np.ndarray:
+    """H for the avatar view: the camera head rotation ("posed") or none ("frontal"), with the
+    orbit on top, centred and scaled to fit. -> (6,)"""
+    R_head = rotation_matrix_np(H_frame[1:4]) if opts.avatar_mode == "posed" else np.eye(3)
+    R = rotation_matrix_np(np.array([opts.pitch, opts.yaw, 0.0])) @ R_head
+    f = 0.42 * size * opts.zoom / max(radius, 1e-6)
+    return np.array([f, *euler_from_matrix(R), size / 2.0, size / 2.0])
+
+
+def _backdrop(size: int) -> np.ndarray:
+    g = np.linspace(46, 18, size, dtype=np.float32)[:, None, None]
+    return np.broadcast_to(g * np.array([1.0, 1.05, 1.2], np.float32), (size, size, 3)).astype(np.uint8)
+
+
+class FrameDrawer:
+    """Camera overlay + avatar renderer for one topology. Use from one thread."""
+
+    def __init__(self, topology: Topology, use_gl: bool = True) -> None:
+        self.topology = topology
+        self.radius = float(np.linalg.norm(topology.vertices - topology.vertices.mean(0), axis=1).max())
+        self.notice = ""
+        self.gl = False
+        self._backdrops: dict[int, np.ndarray] = {}
+        if use_gl:
+            try:
+                from render import FaceRenderer, OverlayRenderer, create_context
+
+                self._ctx = create_context()
+                self._face = FaceRenderer(topology, self._ctx)
+                self._overlay = OverlayRenderer(topology, self._ctx)
+                self.gl = True
+            except Exception as e:  # RenderError or missing GL libraries
+                self.notice = f"OpenGL unavailable ({e}); overlays and avatar use simple CPU drawing"
+                log.warning(self.notice)
+
+    def backdrop(self, size: int) -> np.ndarray:
+        if size not in self._backdrops:
+            self._backdrops[size] = _backdrop(size)
+        return self._backdrops[size]
+
+    # ------------------------------------------------------------------ camera
+    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
+        """Overlays on the camera frame. (H, W, 3) RGB uint8 -> same."""
+        model = G is not None and H_frame is not None
+        want = (model and (opts.landmarks or opts.wireframe or opts.salient)) or \
+            (opts.detected and detected is not None) or (opts.box and box is not None)
+        if not want:
+            return frame_rgb
+        if self.gl:
+            return self._overlay.render(
+                frame_rgb, G if model else None, H_frame if model else None,
+                landmarks_2d=detected if opts.detected else None, box=box if opts.box else None,
+                wireframe=opts.wireframe, landmarks=opts.landmarks, salient=opts.salient)
+        out = frame_rgb.copy()
+        if model and (opts.landmarks or opts.wireframe):
+            P = transform_np(G, H_frame)[:, :2]
+            if opts.wireframe:
+                tris = np.round(P[self.topology.faces]).astype(np.int32)  # (F, 3, 2)
+                cv2.polylines(out, list(tris), True, (255, 255, 255), 1, cv2.LINE_AA)
+            if opts.landmarks:
+                for p in P[self.topology.landmark_ids]:
+                    cv2.circle(out, (int(p[0]), int(p[1])), 2, (0, 255, 0), -1, cv2.LINE_AA)
+        if opts.detected and detected is not None:
+            for p in detected:
+                cv2.circle(out, (int(p[0]), int(p[1])), 2, (255, 0, 255), -1, cv2.LINE_AA)
+        if opts.box and box is not None:
+            x0, y0, s = (int(round(v)) for v in box)
+            cv2.rectangle(out, (x0, y0), (x0 + s, y0 + s), (0, 200, 255), 1, cv2.LINE_AA)
+        return out
+
+    # ------------------------------------------------------------------ avatar
+    def avatar(self, G, H_frame, texture, opts: ViewOptions, alpha: float = 1.0) -> np.ndarray:
+        """The avatar view image, faded to the backdrop by ``1 - alpha``. -> (s, s, 3) RGB uint8"""
+        size = int(opts.avatar_size)
+        bg = self.backdrop(size)
+        if G is None or alpha <= 0.0:
+            return bg
+        H = avatar_pose(np.asarray(H_frame, np.float64), opts, size, self.radius)
+        if self.gl:
+            img = self._face.render_rgb_only(G, H, texture, (size, size), bg)
+            if opts.avatar_wireframe:
+                img = self._overlay.render(img, G, H, wireframe=True, landmarks=False, salient=False)
+        else:
+            img = self._cpu_avatar(G, H, texture, bg)
+        if alpha < 1.0:
+            img = cv2.addWeighted(img, float(alpha), bg, 1.0 - float(alpha), 0.0)
+        return img
+
+    def _cpu_avatar(self, G, H, texture, bg) -> np.ndarray:
+        """Vertex splats coloured from the texture, far to near (fallback without OpenGL)."""
+        img = bg.copy()
+        P = transform_np(G, H)
+        T = np.asarray(texture)
+        tex = T.transpose(1, 2, 0) if T.shape[0] == 3 else T
+        t = tex.shape[0]
+        uv = np.clip((self.topology.uvs * t).astype(int), 0, t - 1)
+        col = tex[uv[:, 1], uv[:, 0]]
+        col = (np.clip(col, 0, 1) * 255).astype(np.uint8) if col.dtype != np.uint8 else col
+        order = np.argsort(-P[:, 2])
+        xy = np.round(P[order, :2]).astype(int)
+        ok = (xy[:, 0] >= 0) & (xy[:, 0] < img.shape[1] - 1) & (xy[:, 1] >= 0) & (xy[:, 1] < img.shape[0] - 1)
+        for dx in (0, 1):
+            for dy in (0, 1):
+                img[xy[ok, 1] + dy, xy[ok, 0] + dx] = col[order][ok]
+        return img
+
+    def release(self) -> None:
+        if self.gl:
+            self._face.release()
+            self._overlay.release()
+            self._ctx.release()
+            self.gl = False

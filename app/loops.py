@@ -1,0 +1,156 @@
+"""The capture and tracking loops, free of Qt (the GUI's QThread workers and headless share them).
+
+:class:`CaptureLoop` reads a source at its pace and posts :class:`FramePacket` s into the
+latest-frame-wins mailbox; failures become events (``unavailable``, ``lost``, ``recovered``,
+``ended``, ``notice``) and a lost camera is retried every ``retry_s`` seconds.
+:class:`TrackingLoop` takes the newest packet, runs the pipeline and hands the result on;
+``call_soon`` runs a function in the tracking thread between two frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+import cv2
+
+from .mailbox import Mailbox
+from .packets import FramePacket, TrackPacket
+from .pipeline import Pipeline
+from .sources import FrameSource, SourceEnded, SourceLost, SourceUnavailable
+
+log = logging.getLogger(__name__)
+EventFn = Callable[[str, str], None]
+
+
+class CaptureLoop:
+    """Drives one source until ``stop`` is set, the source ends, or it cannot be opened."""
+
+    def __init__(self, source: FrameSource, mailbox: Mailbox[FramePacket], on_event: EventFn | None = None,
+                 lossless: bool = False, retry_s: float = 2.0, mirror: Callable[[], bool] = lambda: False,
+                 max_frames: int | None = None) -> None:
+        self.source, self.mailbox, self.lossless = source, mailbox, lossless
+        self.on_event = on_event or (lambda kind, msg: None)
+        self.retry_s, self.mirror, self.max_frames = retry_s, mirror, max_frames
+        self.frames = 0
+        self.state = "idle"
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            self.source.open()
+        except SourceUnavailable as e:
+            self.state = "unavailable"
+            self.on_event("unavailable", str(e))
+            return
+        notice = getattr(self.source, "notice", "")
+        if notice:
+            self.on_event("notice", notice)
+        self.state = "running"
+        try:
+            self._loop(stop)
+        finally:
+            self.source.close()
+
+    def _loop(self, stop: threading.Event) -> None:
+        fps = float(getattr(self.source, "fps", 0.0) or 0.0)
+        period = 1.0 / fps if self.source.paced and fps > 0 else 0.0
+        next_t = time.perf_counter()
+        while not stop.is_set() and (self.max_frames is None or self.frames < self.max_frames):
+            t0 = time.perf_counter()
+            try:
+                grab = self.source.read()
+            except SourceEnded as e:
+                self.state = "ended"
+                self.on_event("ended", str(e))
+                return
+            except SourceLost as e:
+                if not self._recover(stop, str(e)):
+                    return
+                next_t = time.perf_counter()
+                continue
+            t1 = time.perf_counter()
+            image = cv2.flip(grab.image, 1) if self.mirror() else grab.image
+            truth = grab.truth
+            if truth is not None and image is not grab.image and len(truth):
+                truth = truth.copy()
+                truth[..., 0] = image.shape[1] - 1 - truth[..., 0]
+            pkt = FramePacket(self.frames, t1, image, 1e3 * (t1 - t0), truth, grab.position, self.source.name)
+            self.frames += 1
+            if not self.mailbox.put(pkt, wait=self.lossless):
+                return  # closed
+            if period:
+                next_t += period
+                delay = next_t - time.perf_counter()
+                if delay > 0:
+                    stop.wait(delay)
+                elif delay < -period:  # fell behind (slow source): do not try to catch up
+                    next_t = time.perf_counter()
+
+    def _recover(self, stop: threading.Event, why: str) -> bool:
+        """Source lost: report, retry opening every ``retry_s`` until it works or ``stop``."""
+        self.state = "lost"
+        self.on_event("lost", f"{why}; retrying every {self.retry_s:g} s")
+        self.source.close()
+        while not stop.wait(self.retry_s):
+            try:
+                self.source.open()
+            except SourceUnavailable:
+                continue
+            self.state = "running"
+            self.on_event("recovered", f"{self.source.name} is back")
+            return True
+        return False
+
+
+class TrackingLoop:
+    """Takes the newest frame, runs the pipeline, hands the packet to ``on_packet``."""
+
+    def __init__(self, pipeline: Pipeline, mailbox: Mailbox[FramePacket], on_packet: Callable[[TrackPacket], None],
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.pipeline, self.mailbox, self.on_packet = pipeline, mailbox, on_packet
+        self.on_error = on_error or (lambda msg: log.error(msg))
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.processed = 0
+        self._errors = 0
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the tracking thread before the next frame."""
+        self._calls.put(fn)
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                fn()
+            except Exception as e:  # a failed command must not kill tracking
+                log.exception("tracking-thread command failed")
+                self.on_error(f"{type(e).__name__}: {e}")
+
+    def step(self, timeout: float = 0.1) -> TrackPacket | None:
+        """Process at most one frame (after pending commands)."""
+        self._run_calls()
+        pkt = self.mailbox.take(timeout)
+        if pkt is None:
+            return None
+        try:
+            out = self.pipeline.process(pkt, self.mailbox.dropped)
+        except Exception as e:
+            self._errors += 1
+            log.exception("tracking failed on frame %d", pkt.index)
+            if self._errors <= 3 or self._errors % 100 == 0:
+                self.on_error(f"tracking failed on a frame ({type(e).__name__}: {e}); continuing")
+            return None
+        self.processed += 1
+        self.on_packet(out)
+        return out
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step()
+        self._run_calls()

@@ -1,0 +1,133 @@
+"""One frame through the tracker and the drawing, as the tracking worker (or headless) runs it.
+
+frame packet -> (oracle truth) -> Tracker.track -> calibration recorder -> camera overlay +
+avatar image -> :class:`TrackPacket` with per-stage timings. No Qt here: the same code runs
+in the GUI's tracking thread and in ``--headless``.
+
+When the face is lost the avatar holds its last pose for ``hold_s`` seconds, then fades out
+over ``fade_s``. A CUDA error during tracking moves the tracker to the CPU with a notice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+
+import cv2
+
+from models.adapt import Recording
+from models.tracker import FrameResult, Tracker
+
+from .detectors import GroundTruthDetector
+from .drawing import FrameDrawer
+from .packets import FramePacket, TrackPacket, ViewOptions
+from .recorder import CalibrationRecorder
+from .stats import FpsMeter, StabilityWindow
+
+log = logging.getLogger(__name__)
+RecordingDone = Callable[[Recording, CalibrationRecorder], None]
+
+
+class Pipeline:
+    """Tracks and draws frames; owns the per-frame state (smoothing lives in the tracker)."""
+
+    def __init__(self, tracker: Tracker, drawer: FrameDrawer | None = None, options: ViewOptions | None = None,
+                 hold_s: float = 0.5, fade_s: float = 1.0) -> None:
+        self.tracker = tracker
+        self.drawer = drawer
+        self.options = options or ViewOptions()
+        self.hold_s, self.fade_s = hold_s, fade_s
+        self.recorder: CalibrationRecorder | None = None
+        self.on_recording_done: RecordingDone | None = None
+        self.notice = drawer.notice if drawer is not None else ""
+        self.fps = FpsMeter()
+        self.stability = StabilityWindow()
+        self._avatar: tuple | None = None  # (G, H_frame, texture, t_last_seen)
+        self._last: tuple[FramePacket, FrameResult, TrackPacket] | None = None
+
+    # ------------------------------------------------------------------ calibration recording
+    def start_recording(self, seconds: float) -> None:
+        self.recorder = CalibrationRecorder(seconds, self.tracker.cfg.crop_size)
+
+    def cancel_recording(self) -> None:
+        self.recorder = None
+
+    def reset(self) -> None:
+        """Forget the face track and the avatar (e.g. after a source switch)."""
+        self.tracker.reset()
+        self.stability.reset()
+        self._avatar = None
+
+    # ------------------------------------------------------------------ frames
+    def process(self, pkt: FramePacket, dropped: int = 0) -> TrackPacket:
+        t_start = time.perf_counter()
+        if isinstance(self.tracker.detector, GroundTruthDetector):
+            self.tracker.detector.set_truth(pkt.truth)
+        result = self._track(pkt)
+        rec_state = None
+        if self.recorder is not None:
+            rec = self.recorder
+            done = rec.add(pkt, result)
+            rec_state = rec.state()
+            if done:
+                self.recorder = None
+                if self.on_recording_done is not None:
+                    self.on_recording_done(rec.recording(), rec)
+        if result.found:
+            self._avatar = (result.G, result.H_frame, result.texture, pkt.t_capture)
+        out = self._draw(pkt, result, t_start, dropped, rec_state, fresh=True)
+        self._last = (pkt, result, out)
+        return out
+
+    def redraw(self) -> TrackPacket | None:
+        """Draw the last frame again with the current options (orbit or toggles while paused)."""
+        if self._last is None:
+            return None
+        pkt, result, old = self._last
+        out = self._draw(pkt, result, time.perf_counter(), old.dropped, old.recording, fresh=False)
+        return dataclasses.replace(out, t_capture=old.t_capture, t_done=old.t_done, timings=old.timings,
+                                   fps=old.fps, stability=old.stability)
+
+    def _track(self, pkt: FramePacket) -> FrameResult:
+        try:
+            result = self.tracker.track(pkt.image, pkt.t_capture)
+        except RuntimeError as e:
+            if "cuda" not in str(e).lower():
+                raise
+            first = str(e).strip().splitlines()[0][:160]
+            self.tracker._fall_back_to_cpu(f"CUDA error ({first})")  # the tracker's own CPU fallback
+            result = self.tracker.track(pkt.image, pkt.t_capture)
+        if self.tracker.notice and self.tracker.notice not in self.notice:
+            self.notice = (self.notice + "; " if self.notice else "") + self.tracker.notice
+        return result
+
+    def _avatar_alpha(self, now: float) -> float:
+        if self._avatar is None:
+            return 0.0
+        lost_for = now - self._avatar[3]
+        if lost_for <= self.hold_s:
+            return 1.0
+        return max(0.0, 1.0 - (lost_for - self.hold_s) / self.fade_s)
+
+    def _draw(self, pkt: FramePacket, result: FrameResult, t_start: float, dropped: int, rec_state,
+              fresh: bool) -> TrackPacket:
+        opts = self.options
+        t0 = time.perf_counter()
+        frame_rgb = cv2.cvtColor(pkt.image, cv2.COLOR_BGR2RGB)
+        camera, avatar = frame_rgb, None
+        if self.drawer is not None:
+            if result.found:
+                camera = self.drawer.camera(frame_rgb, result.G, result.H_frame, result.detected, result.box, opts)
+            if opts.avatar:
+                alpha = self._avatar_alpha(pkt.t_capture)
+                G, H, T = self._avatar[:3] if self._avatar is not None else (None, None, None)
+                avatar = self.drawer.avatar(G, H, T, opts, alpha)
+        t_done = time.perf_counter()
+        timings = {"capture": pkt.capture_ms, **result.timings, "render": 1e3 * (t_done - t0),
+                   "total": 1e3 * (t_done - t_start), "latency": 1e3 * (t_done - pkt.t_capture)}
+        fps = self.fps.tick(t_done) if fresh else 0.0
+        stability = self.stability.add(result.G if result.found else None) if fresh else float("nan")
+        return TrackPacket(pkt.index, pkt.position, pkt.t_capture, t_done, result, camera, avatar, timings, fps,
+                           dropped, stability, result.message, self.notice, rec_state)

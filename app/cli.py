@@ -1,21 +1,85 @@
-"""Command line of the launcher (the GUI arrives with the app issue)."""
+"""Command line of ``python launcher.py``: the window by default, ``--headless`` for benchmarks/CI."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+
+from models.config import PROFILES
+
+from .detectors import LANDMARK_BACKENDS
+
+EPILOG = """\
+examples:
+  python launcher.py                                   # window; first webcam, else the synthetic actor
+  python launcher.py --source synthetic:window         # the synthetic actor in the 'window' room
+  python launcher.py --source video:clip.mp4 --profile "My office"
+  python launcher.py --headless --source synthetic --frames 600 --json out.json
+  python launcher.py --headless --source video:clip.mp4 --tracks tracks.npz --json out.json
+  python launcher.py --headless --source synthetic:warm --frames 900 --calibrate 10 --json calib.json
+
+synthetic rooms: lab, warm, office, window, evening, rgb
+"""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 640x480, got {text!r}") from None
+    return w, h
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="launcher.py", description="Live 3D face avatar tracker that adapts to your room.")
-    p.add_argument("--source", default=None, help="webcam[:INDEX] | video:PATH | synthetic[:ROOM]")
-    p.add_argument("--bundle", default=None, help="avatar bundle folder (default: the committed default avatar)")
-    p.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"])
+    p = argparse.ArgumentParser(prog="launcher.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Live 3D face avatar tracker that adapts itself to your room "
+                                            "(Yoon et al., CVPR 2019).", epilog=EPILOG)
+    p.add_argument("--source", default=None, metavar="SPEC",
+                   help="webcam[:INDEX] | video:PATH | synthetic[:ROOM] (default: the first webcam, "
+                        "else the synthetic actor, with a notice)")
+    p.add_argument("--bundle", default=None, metavar="PATH",
+                   help="avatar bundle folder (default: models/assets/default_avatar)")
+    p.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
+                   help="where the networks run (auto: CUDA when available, else CPU)")
+    p.add_argument("--profile", default=None, metavar="NAME", help="load a saved room profile by name")
+    p.add_argument("--model-profile", default="tiny", choices=PROFILES,
+                   help="model profile of the UNTRAINED stand-in used only when no bundle can be loaded")
+    p.add_argument("--landmarks", default="auto", choices=LANDMARK_BACKENDS,
+                   help="68-point detector (auto: synthetic ground truth for the synthetic actor, else dlib)")
+    p.add_argument("--size", type=_size, default=(640, 480), metavar="WxH",
+                   help="camera / synthetic frame size (default 640x480)")
+    p.add_argument("--fps", type=float, default=30.0, help="camera / synthetic frame rate (default 30)")
+    p.add_argument("--mirror", action="store_true", help="mirror the image (selfie view)")
+    p.add_argument("--no-loop", action="store_true", help="stop at the end of a video instead of looping")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    h = p.add_argument_group("headless mode (benchmarks, CI)")
+    h.add_argument("--headless", action="store_true", help="track without a window and report figures")
+    h.add_argument("--frames", type=int, default=300, help="frames to track in headless mode (default 300)")
+    h.add_argument("--json", default=None, metavar="OUT", help="write FPS, per-stage latency p50/p95 and "
+                   "frames dropped (and the calibration figures) to this JSON file")
+    h.add_argument("--tracks", default=None, metavar="OUT.npz", help="save per frame: 68 projected landmarks "
+                   "(frame pixels), face found, H, z, timestamp, frame number")
+    h.add_argument("--calibrate", type=float, default=None, metavar="SECONDS",
+                   help="record SECONDS of frames, calibrate while tracking goes on, report before/after + verdict")
+    h.add_argument("--calib-steps", type=int, default=150, help="adaptation steps of a calibration (default 150)")
+    h.add_argument("--realtime", action="store_true",
+                   help="play video files at their frame rate and drop frames the tracker cannot keep up with "
+                        "(default for videos in headless mode: every frame is tracked)")
+    h.add_argument("--no-render", action="store_true", help="headless: skip overlay/avatar drawing")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    print("roomfit-avatar: the desktop window is not built yet; planned usage:")
-    build_parser().print_help()
-    del args
-    return 0
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.headless:
+        from .headless import run_headless
+
+        return run_headless(args)
+    if args.tracks or args.json or args.calibrate is not None:
+        print("--json, --tracks and --calibrate are headless options; add --headless", file=sys.stderr)
+        return 2
+    from .gui import run_gui
+
+    return run_gui(args)

@@ -18,8 +18,9 @@ EXPRESSION_NAMES = (
     "jaw_open", "smile_L", "smile_R", "pucker", "funnel", "brow_raise", "brow_frown", "blink_L", "blink_R",
     "cheek_puff", "sneer", "lip_press", "frown", "squint_L", "squint_R", "mouth_left", "mouth_right",
 )
-JAW_HINGE = np.array([0.0, -0.15, 0.35])
-JAW_ANGLE = 0.34  # radians at jaw_open = 1
+JAW_HINGE = np.array([0.0, -0.1, 0.45])
+JAW_ANGLE = 0.3  # radians at jaw_open = 1
+JAW_SLIDE = np.array([0.0, 0.03, -0.15])  # the condyles glide forward as the jaw opens
 
 
 def vertex_normals(V: np.ndarray, F: np.ndarray) -> np.ndarray:
@@ -85,7 +86,7 @@ def expression_basis(mesh: HeadMesh) -> np.ndarray:
     corner = sum(gauss2(x, y, s * fp.MOUTH_HALF, fp.mouth_line_y(fp.MOUTH_HALF), 0.09, 0.09) for s in (-1, 1))
     w = low + (0.5 - low) * np.clip(corner, 0.0, 1.0) * front  # the lips part in an oval
     w = w * (1.0 - smoothstep(1.1, 1.65, y)) * (1.0 - smoothstep(0.2, 0.6, z))
-    out["jaw_open"] = w[:, None] * (_rotate_x(P, JAW_HINGE, np.full(len(P), JAW_ANGLE)) - P)
+    out["jaw_open"] = w[:, None] * (_rotate_x(P, JAW_HINGE, np.full(len(P), JAW_ANGLE)) - P + JAW_SLIDE)
     for name, s in (("L", -1), ("R", 1)):
         g = gauss2(x, y, s * 0.31, 0.5, 0.16, 0.14) * front
         cheek = gauss2(x, y, s * 0.45, 0.12, 0.16, 0.14) * front

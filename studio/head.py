@@ -69,9 +69,31 @@ def build_template() -> Topology:
 
 
 def save_template(path: str | Path) -> Topology:
+    """Generate the template and save it; the file is byte-for-byte reproducible."""
     topo = build_template()
-    topo.save(path)
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".unpacked.npz")
+    topo.save(tmp)
+    _repack_deterministic(tmp, path)
+    tmp.unlink()
     return topo
+
+
+def _repack_deterministic(src: Path, dst: Path) -> None:
+    """Rewrite an .npz with fixed zip timestamps and entry order (np.savez stamps the time)."""
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin:
+        entries = sorted(zin.namelist())
+        data = {n: zin.read(n) for n in entries}
+    part = dst.with_name(dst.name + ".part")
+    with zipfile.ZipFile(part, "w") as zout:
+        for n in entries:
+            info = zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zout.writestr(info, data[n], compresslevel=9)
+    part.replace(dst)
 
 
 @functools.lru_cache(maxsize=2)

@@ -18,6 +18,7 @@ import numpy as np
 from models.topology import Topology
 from studio import face_plan as fp
 from studio.face_plan import gauss2, smoothstep
+from studio.mesh import LIP_EDGE, MOUTH
 
 SKIN_TONES = np.array([(0.93, 0.77, 0.67), (0.86, 0.67, 0.54), (0.77, 0.58, 0.44), (0.63, 0.45, 0.33),
                        (0.48, 0.33, 0.23), (0.36, 0.24, 0.17)])
@@ -48,8 +49,9 @@ class SkinParams:
         i = int(k)
         skin = SKIN_TONES[i] * (1 - (k - i)) + SKIN_TONES[min(i + 1, len(SKIN_TONES) - 1)] * (k - i)
         skin = np.clip(skin * rng.uniform(0.96, 1.04, 3), 0, 1)
-        return cls(tuple(skin.round(4)), tuple(HAIR_COLORS[rng.integers(len(HAIR_COLORS))]),
-                   tuple(IRIS_COLORS[rng.integers(len(IRIS_COLORS))]), float(rng.uniform(0.3, 1.0)),
+        pick = lambda table: tuple(float(c) for c in table[rng.integers(len(table))])
+        return cls(tuple(float(c) for c in skin.round(4)), pick(HAIR_COLORS), pick(IRIS_COLORS),
+                   float(rng.uniform(0.3, 1.0)),
                    float(rng.uniform(0.03, 0.07)), float(rng.uniform(0.02, 0.045)), float(rng.uniform(0.0, 1.0)),
                    float(rng.choice([0.0, 1.0, 1.0, 1.0, 1.0])), seed)
 
@@ -62,8 +64,8 @@ def texel_positions(topo: Topology, T: int) -> tuple[np.ndarray, np.ndarray, np.
     tri = topo.faces[f]
     P = (topo.vertices[tri] * bary[..., None]).sum(-2)
     region = topo.extras["region"][tri]
-    cav = np.isin(region, [3, 4]).all(-1) & (region == 3).any(-1)
-    cav |= (region == 4).all(-1)
+    cav = np.isin(region, [MOUTH, LIP_EDGE]).all(-1) & (region == MOUTH).any(-1)
+    cav |= (region == LIP_EDGE).all(-1)
     s = (topo.extras["mouth_s"][tri] * bary).sum(-1)
     if Tr != T:
         P = cv2.resize(P, (T, T), interpolation=cv2.INTER_LINEAR)

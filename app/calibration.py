@@ -1,0 +1,88 @@
+"""Calibrate to this room, minus the GUI: adapt on a recording, hot-swap, save a room profile.
+
+:func:`calibrate` runs :func:`models.adapt.adapt` on copies of the live encoder and colour
+correction (the live tracker keeps running meanwhile), and only when the verdict is
+"accepted": saves the room profile (atomic) and swaps the adapted weights into the tracker
+(``Tracker.load_adapted`` is atomic between two frames). Cancelled or failed runs leave the
+live model and the profile folder untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from models.adapt import AdaptConfig, Recording, adapt
+from models.tracker import Tracker
+
+from .bundles import bundle_fingerprint
+from .packets import CalibOutcome, CalibProgress
+from .profiles import ProfileError, ProfileStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    """What the user asked for: recording length, adaptation steps, profile name (None = automatic)."""
+
+    seconds: float = 10.0
+    steps: int = 150
+    profile_name: str | None = None
+    room: str = ""  # a hint for the automatic profile name (e.g. the source)
+
+    def adapt_config(self) -> AdaptConfig:
+        return replace(AdaptConfig(), steps=int(self.steps))
+
+
+def default_profile_name(room: str = "") -> str:
+    return f"{room or 'Room'} {time.strftime('%Y-%m-%d %H:%M')}"
+
+
+def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, store: ProfileStore | None,
+              progress: Callable[[CalibProgress], None] | None = None, cancel: threading.Event | None = None,
+              fingerprint: str | None = None) -> CalibOutcome:
+    """Adapt, and on acceptance save the profile and hot-swap the tracker's weights."""
+    t0 = time.perf_counter()
+    n, n_valid = len(recording), int(recording.valid.sum()) if len(recording) else 0
+    if n_valid < 4:
+        return CalibOutcome("kept the current model", f"only {n_valid} of {n} recorded frames had a face; "
+                            "face the camera and calibrate again", frames=n, valid_frames=n_valid)
+    b = tracker.bundle
+    i2z, color = b.i2znet, b.color  # references: the live tracker may swap them, these stay valid
+
+    def on_step(step: int, steps: int, info: dict) -> None:
+        if progress is not None:
+            losses = {k: v for k, v in info.items() if k not in ("elapsed", "remaining")}
+            progress(CalibProgress(step, steps, float(info.get("elapsed", 0.0)), float(info.get("remaining", 0.0)),
+                                   losses))
+
+    is_cancelled = (lambda: cancel.is_set()) if cancel is not None else None
+    result = adapt(i2z, color, b.dam, b.topology, recording, plan.adapt_config(), on_step, is_cancelled)
+    seconds = time.perf_counter() - t0
+    out = CalibOutcome(result.verdict, result.reason, result.accepted, _clean(result.before), _clean(result.after),
+                       seconds, n, n_valid)
+    if not result.accepted or result.weights is None:
+        return out
+    if cancel is not None and cancel.is_set():  # cancelled after the last step: still leave everything alone
+        return replace(out, verdict="cancelled", accepted=False, reason="cancelled; the live model is unchanged")
+    name = plan.profile_name or default_profile_name(plan.room)
+    saved, save_error = None, ""
+    if store is not None:
+        try:
+            name = store.unique_name(name) if plan.profile_name is None else name
+            fp = fingerprint or bundle_fingerprint(b)
+            saved = store.save(name, result.weights, fp, {"calibration": out.summary(), "room": plan.room}).name
+        except (OSError, ProfileError) as e:
+            save_error = f"the adapted model is in use but could not be saved as a profile: {e}"
+            log.error(save_error)
+    tracker.load_adapted(result.weights)  # atomic, between two frames
+    return replace(out, profile=saved, save_error=save_error)
+
+
+def _clean(d: dict) -> dict:
+    return {k: (float(v) if isinstance(v, (int, float)) and math.isfinite(float(v)) else None) for k, v in d.items()}

@@ -1,0 +1,177 @@
+"""``--headless``: the same capture thread, mailbox and pipeline as the window, no Qt.
+
+Writes FPS, per-stage latency p50/p95, frames dropped (and, with ``--calibrate``, the
+calibration's before/after/verdict plus the figures measured while it ran) to ``--json``,
+and per-frame tracks to ``--tracks``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .calibration import CalibrationPlan, calibrate
+from .drawing import FrameDrawer
+from .loops import CaptureLoop, TrackingLoop
+from .mailbox import Mailbox
+from .packets import STAGES, CalibOutcome, TrackPacket
+from .pipeline import Pipeline
+from .profiles import ProfileStore
+from .setup import apply_profile, build_tracker, resolve_source
+from .sources import SourceUnavailable, make_source
+from .stats import StageStats
+from .tracks import TrackWriter
+
+log = logging.getLogger(__name__)
+KEYS = (*STAGES, "total", "latency")
+
+
+class _Phase:
+    """Figures of one phase of the run (all frames, or while a calibration runs)."""
+
+    def __init__(self) -> None:
+        self.stats, self.t, self.dropped0, self.dropped1 = StageStats(), [], None, 0
+
+    def add(self, p: TrackPacket) -> None:
+        self.stats.add(p.timings)
+        self.t.append(p.t_done)
+        self.dropped0 = p.dropped if self.dropped0 is None else self.dropped0
+        self.dropped1 = p.dropped
+
+    def summary(self) -> dict:
+        n = len(self.t)
+        fps = (n - 1) / (self.t[-1] - self.t[0]) if n > 1 and self.t[-1] > self.t[0] else 0.0
+        lat = self.stats.summary(KEYS)
+        return {"frames": n, "fps": fps, "latency_ms": lat,
+                "tracker_fps": 1e3 / lat["total"]["mean"] if lat["total"]["mean"] else 0.0,
+                "frames_dropped": self.dropped1 - (self.dropped0 or 0)}
+
+
+def _machine() -> dict:
+    return {"platform": platform.platform(), "python": sys.version.split()[0], "torch": torch.__version__,
+            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def run_headless(args) -> int:
+    """Run ``args.frames`` frames (and a calibration); returns the process exit code."""
+    spec, src_note = resolve_source(args.source)
+    setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile)
+    notices = [n for n in (src_note, *setup.notices) if n]
+    store = ProfileStore()
+    if args.profile:
+        msg = apply_profile(setup, store, args.profile)
+        notices += [msg] if msg else []
+    for n in notices:
+        print(f"[headless] WARNING: {n}", file=sys.stderr)
+    source = make_source(spec, loop_video=not args.no_loop, width=args.size[0], height=args.size[1], fps=args.fps)
+    drawer = None if args.no_render else FrameDrawer(setup.choice.bundle.topology)
+    pipeline = Pipeline(setup.tracker, drawer)
+    mailbox: Mailbox = Mailbox()
+    events: list[dict] = []
+    on_event = lambda kind, msg: (events.append({"kind": kind, "message": msg}), log.info("%s: %s", kind, msg))
+    capture = CaptureLoop(source, mailbox, on_event, lossless=spec.kind == "video" and not args.realtime,
+                          mirror=lambda: bool(args.mirror))
+    stop = threading.Event()
+    cap_thread = threading.Thread(target=capture.run, args=(stop,), name="capture", daemon=True)
+    allp, during = _Phase(), _Phase()
+    tracks = TrackWriter(getattr(source, "fps", 30.0), spec.kind == "video")
+    calib: dict = {}
+
+    def on_packet(p: TrackPacket) -> None:
+        allp.add(p)
+        tracks.add(p)
+        if calib.get("thread") is not None and calib["thread"].is_alive():
+            during.add(p)
+
+    def on_recording(rec, recorder) -> None:
+        plan = CalibrationPlan(args.calibrate, args.calib_steps, room=str(spec))
+        calib["recorded"] = {"seconds": recorder.elapsed, "frames": len(rec), "skipped": recorder.skipped}
+
+        def work() -> None:
+            try:
+                calib["outcome"] = calibrate(setup.tracker, rec, plan, store, fingerprint=setup.fingerprint)
+            except Exception as e:  # report, never kill the run
+                log.exception("calibration failed")
+                calib["outcome"] = CalibOutcome("failed", f"{type(e).__name__}: {e}")
+
+        calib["thread"] = threading.Thread(target=work, name="calibration", daemon=True)
+        calib["thread"].start()
+
+    if args.calibrate:
+        pipeline.on_recording_done = on_recording
+        pipeline.start_recording(args.calibrate)
+    loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}))
+    t0 = time.perf_counter()
+    cap_thread.start()
+    while True:
+        loop.step(timeout=0.2)
+        calibrating = args.calibrate and ("outcome" not in calib)
+        if loop.processed >= args.frames and not calibrating:
+            break
+        if not cap_thread.is_alive() and not mailbox.peek_pending():
+            if capture.state == "unavailable":
+                print(f"[headless] ERROR: {events[-1]['message']}", file=sys.stderr)
+                return 3
+            if calibrating and "thread" in calib:
+                calib["thread"].join()
+            break
+    stop.set()
+    mailbox.close()
+    cap_thread.join(timeout=5)
+    report = {"source": str(spec), "source_fps": getattr(source, "fps", None), "frame_size": list(args.size),
+              "bundle": setup.choice.description, "bundle_path": setup.choice.path,
+              "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
+              "device": str(setup.tracker.device), "landmarks": setup.landmarks, "room_profile": setup.profile,
+              "render": drawer is not None, "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,
+              **allp.summary(), "faces_found": tracks.found_count, "warnings": notices + ([pipeline.notice]
+              if pipeline.notice else []), "events": events, "machine": _machine()}
+    if args.calibrate:
+        out: CalibOutcome | None = calib.get("outcome")
+        report["calibration"] = {**(out.summary() if out else {"verdict": "not run", "reason": "source ended first"}),
+                                 "recorded": calib.get("recorded"), "during": during.summary()}
+    _finish(args, report, tracks)
+    return 0
+
+
+def _finish(args, report: dict, tracks: TrackWriter) -> None:
+    lat = report["latency_ms"]
+    fmt = lambda d: "-" if d["p50"] is None else f"{d['p50']:.1f}/{d['p95']:.1f}"
+    print(f"[headless] {report['frames']} frames, {report['fps']:.1f} FPS, dropped {report['frames_dropped']}, "
+          f"camera-to-result p50/p95 {fmt(lat['latency'])} ms; " +
+          ", ".join(f"{k} {fmt(lat[k])}" for k in STAGES))
+    if "calibration" in report:
+        c = report["calibration"]
+        print(f"[headless] calibration: {c['verdict']} - {c['reason']}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(_jsonable(report), indent=2))
+        print(f"[headless] wrote {args.json}")
+    if args.tracks:
+        tracks.save(args.tracks)
+        print(f"[headless] wrote {args.tracks}")
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, np.generic):
+        return _jsonable(x.item())
+    return x
+
+
+__all__ = ["run_headless", "SourceUnavailable"]

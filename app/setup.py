@@ -1,0 +1,66 @@
+"""Builds what both the window and headless mode run: source spec, bundle, device, tracker.
+
+Every choice that was not exactly what the user asked for comes back as a notice string.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from models.tracker import Tracker
+
+from .bundles import BundleChoice, bundle_fingerprint, choose_bundle, choose_device
+from .detectors import make_landmarks
+from .profiles import ProfileError, ProfileStore
+from .sources import SourceSpec, list_cameras
+
+log = logging.getLogger(__name__)
+
+
+def resolve_source(text: str | None) -> tuple[SourceSpec, str]:
+    """``--source`` -> spec; none given: the first camera, else the synthetic actor (with a notice)."""
+    if text:
+        return SourceSpec.parse(text), ""
+    cams = list_cameras()
+    if cams:
+        return SourceSpec("webcam", index=cams[0]), ""
+    msg = "no camera found: showing the built-in synthetic actor (pick a video or camera under Source)"
+    log.warning(msg)
+    return SourceSpec("synthetic", room="lab"), msg
+
+
+@dataclass
+class TrackerSetup:
+    """A ready tracker and everything said while building it."""
+
+    tracker: Tracker
+    choice: BundleChoice
+    fingerprint: str
+    notices: list[str]
+    landmarks: str
+    profile: str | None = None  # the room profile in use
+
+
+def build_tracker(bundle: str | None, device: str, landmarks: str, source_kind: str,
+                  fallback_profile: str = "tiny", choice: BundleChoice | None = None) -> TrackerSetup:
+    """Load the bundle (with fallbacks), pick the device and detector, make the Tracker."""
+    choice = choice or choose_bundle(bundle, fallback_profile)
+    dev, dev_note = choose_device(device)
+    detector, det_note = make_landmarks(landmarks, source_kind)
+    tracker = Tracker(choice.bundle, dev, detector)
+    notices = [*choice.warnings, *([dev_note] if dev_note else [])]
+    return TrackerSetup(tracker, choice, bundle_fingerprint(choice.bundle), notices, det_note)
+
+
+def apply_profile(setup: TrackerSetup, store: ProfileStore, name: str) -> str:
+    """Load a room profile into the tracker. -> notice ('' on success); errors keep the base model."""
+    try:
+        weights, info = store.load(name, setup.fingerprint)
+        setup.tracker.load_adapted(weights)
+    except (ProfileError, RuntimeError, KeyError) as e:
+        msg = f"room profile {name!r} not loaded ({e}); using the base avatar"
+        log.warning(msg)
+        return msg
+    setup.profile = info.name
+    return ""

@@ -1,17 +1,15 @@
 """The synthetic person the live synthetic source renders.
 
-Prefers the studio's procedural person (``studio.head.Person(seed)`` with ``topology``,
-``geometry(expr)`` and ``albedo(T)``) and its performances
-(``studio.performance.performance(seed, n_frames)``). Until those exist (or when they fail
-to load) it falls back to :class:`FallbackPerson`: the template topology (``head_v1`` asset
-when present, else the generated test mesh) with a painted albedo and a few expression
-directions, driven by :func:`analytic_performance`. :func:`load_person` says which one it
-picked (``PersonInfo.notice``), once, so the GUI can show it.
+Prefers the studio's procedural person (``studio.head.Person(seed)``: ``topology``,
+``geometry(expr)``, ``albedo(T)``) and its performances (``studio.performance``). When they
+fail to load (e.g. the ``head_v1`` asset is missing) it falls back to :class:`FallbackPerson`:
+the generated test mesh with a painted albedo and three expression directions, driven by
+:func:`analytic_performance`. :func:`load_person` says which one it picked
+(``PersonInfo.notice``), once, so the GUI can show it.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,71 +99,69 @@ class FallbackPerson:
         return img
 
 
+Performance = Callable[[int], tuple[object, np.ndarray, np.ndarray]]  # frame -> (expr, rot (3,), shift (2,))
+
+
 @dataclass(frozen=True)
 class PersonInfo:
     """The person the synthetic source renders, with its performance and where they came from."""
 
     person: object  # has .topology, .geometry(expr) and .albedo(T)
-    performance: Callable[[float], tuple[dict[str, float], np.ndarray]]  # t (s) -> (expr, (rx, ry, rz, dx, dy))
-    notice: str  # "" when the studio's person is used
+    performance: Performance  # frame i (30 FPS) -> (expr weights, rot (rx, ry, rz), shift (2,) model units)
+    notice: str  # "" when the studio's person and performance are used
 
 
-def analytic_performance(seed: int = 0) -> Callable[[float], tuple[dict[str, float], np.ndarray]]:
-    """A webcam user: talking, smiling, brow raises, head turns (+-30 deg yaw), nods.
-
-    Returns ``f(t_seconds) -> (expression weights, (rx, ry, rz, dx, dy))`` with dx, dy the head
-    offset in units of the frame height.
-    """
+def analytic_performance(seed: int = 0, fps: float = 30.0) -> Performance:
+    """Fallback webcam user: talking, smiling, brow raises, head turns (+-30 deg yaw), nods."""
     ph = np.random.default_rng(seed).uniform(0, 2 * np.pi, 8)
 
-    def at(t: float) -> tuple[dict[str, float], np.ndarray]:
+    def at(i: int) -> tuple[object, np.ndarray, np.ndarray]:
+        t = i / fps
         s = lambda period, k: float(np.sin(2 * np.pi * t / period + ph[k]))
         expr = {"jaw_open": 0.8 * max(0.0, s(1.3, 0)) ** 2 * (0.5 + 0.5 * s(6.0, 1)),
                 "smile": 0.5 + 0.5 * s(9.0, 2), "brow_raise": max(0.0, s(4.3, 3)) ** 4}
-        pose = np.array([0.22 * s(5.1, 4), 0.5 * s(7.3, 5), 0.1 * s(9.7, 6), 0.04 * s(11.0, 7), 0.03 * s(8.0, 4)])
-        return expr, pose
+        rot = np.array([0.22 * s(5.1, 4), 0.5 * s(7.3, 5), 0.1 * s(9.7, 6)])
+        return expr, rot, np.array([0.06 * s(11.0, 7), 0.04 * s(8.0, 4)])
+
+    return at
+
+
+def studio_performance(seed: int = 0, minutes: float = 2.0) -> Performance:
+    """``studio.performance.performance`` (30 FPS), played forwards then backwards (no jump at the loop)."""
+    from studio.performance import performance
+
+    n = int(30 * 60 * minutes)
+    p = performance(seed, n)
+
+    def at(i: int) -> tuple[object, np.ndarray, np.ndarray]:
+        k = i % (2 * n - 2)
+        k = k if k < n else 2 * n - 2 - k
+        return p.expr[k], p.rot[k], p.shift[k]
 
     return at
 
 
 def load_person(seed: int = 0) -> PersonInfo:
-    """The studio's person when ``studio.head`` is importable, else :class:`FallbackPerson`."""
+    """The studio's person and performance when they load, else the painted fallback (with a notice)."""
+    notes = []
     try:
-        head = importlib.import_module("studio.head")
-        person = head.Person(seed)
-        notice = ""
-    except Exception as e:  # studio not there yet, or broken: say so once
+        from studio.head import Person
+
+        person: object = Person(seed)
+    except Exception as e:  # the head asset missing or the studio broken: say so once
         person = FallbackPerson(seed)
-        notice = (f"synthetic actor: studio.head.Person is unavailable ({type(e).__name__}: {e}); "
-                  f"using the app's painted fallback person on topology {person.topology.name!r}")
+        notes.append(f"studio person unavailable ({type(e).__name__}: {e}); using the app's painted fallback "
+                     f"person on topology {person.topology.name!r}")  # type: ignore[attr-defined]
+    perf: Performance
+    if isinstance(person, FallbackPerson):
+        perf = analytic_performance(seed)
+    else:
+        try:
+            perf = studio_performance(seed)
+        except Exception as e:
+            perf = analytic_performance(seed)
+            notes.append(f"studio performance unavailable ({type(e).__name__}: {e}); using a simple analytic one")
+    notice = "synthetic actor: " + "; ".join(notes) if notes else ""
+    if notice:
         log.warning(notice)
-    return PersonInfo(person, _studio_performance(seed, person) or analytic_performance(seed), notice)
-
-
-def _studio_performance(seed: int, person: object) -> Callable[[float], tuple[dict[str, float], np.ndarray]] | None:
-    """Wrap ``studio.performance.performance(seed, n_frames)`` (30 FPS) when it exists and looks like
-    ``{"expr": list[dict] | (N, K) with "names", "pose"/"rotation": (N, 3)}``; else None."""
-    try:
-        perf_mod = importlib.import_module("studio.performance")
-        n = 30 * 60
-        p = perf_mod.performance(seed, n)
-        get = (lambda k: p[k]) if isinstance(p, dict) else (lambda k: getattr(p, k))
-        expr = get("expr")
-        rot = np.asarray(get("rotation") if _has(p, "rotation") else get("pose"), np.float64)[:, :3]
-        if not isinstance(expr, list):
-            names = list(get("names"))
-            expr = [dict(zip(names, map(float, row))) for row in np.asarray(expr)]
-    except Exception as e:
-        log.info("studio.performance not used (%s: %s); analytic performance instead", type(e).__name__, e)
-        return None
-
-    def at(t: float) -> tuple[dict[str, float], np.ndarray]:
-        k = int(t * 30) % (2 * n - 2)
-        k = k if k < n else 2 * n - 2 - k  # ping-pong: no jump at the loop
-        return expr[k], np.array([*rot[k], 0.0, 0.0])
-
-    return at
-
-
-def _has(p: object, key: str) -> bool:
-    return key in p if isinstance(p, dict) else hasattr(p, key)
+    return PersonInfo(person, perf, notice)

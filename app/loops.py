@@ -71,6 +71,11 @@ class CaptureLoop:
                     return
                 next_t = time.perf_counter()
                 continue
+            except Exception as e:  # a broken source must not die silently
+                log.exception("capture failed")
+                self.state = "failed"
+                self.on_event("failed", f"{self.source.name} failed ({type(e).__name__}: {e})")
+                return
             t1 = time.perf_counter()
             image = cv2.flip(grab.image, 1) if self.mirror() else grab.image
             truth = grab.truth

@@ -1,12 +1,15 @@
-"""The synthetic actor as a live frame source: a person rendered with ``render/`` each frame.
+"""The synthetic actor as a live frame source: the studio person rendered with ``render/``.
 
-Per frame: performance(t) -> expression + head pose -> G = person.geometry(expr) -> the
-view-dependent texture for this room's lights (``render.UVShader``) -> ``render.FaceRenderer``
-over the room background -> camera effects (white balance, exposure, drift, sensor noise,
-shake). The 68 ground-truth landmarks (``Grab.truth``) are the projected landmark vertices.
+Per frame: the studio performance -> expression + head pose -> G = person.geometry(expr) ->
+the view-dependent texture under the room's lights (``studio.rooms``, ``render.UVShader``) ->
+``render.FaceRenderer`` over the room background -> live camera effects (white balance and
+exposure drift, gamma, sensor noise, shake: a cheap version of ``studio.camera_fx.apply_fx``
+without motion blur and JPEG, so that it keeps 30 FPS next to the tracker on 2 cores). The 68
+ground-truth landmarks (``Grab.truth``) are the projected landmark vertices.
 
-Rendering happens in the thread that calls :meth:`SyntheticSource.open` / ``read`` (the
-capture worker); the EGL context is owned by the source.
+Rooms: ``lab``, ``tungsten``, ``office``, ``window``, ``evening``, ``rgb_desk`` (the studio's);
+``warm`` and ``rgb`` are aliases. Rendering happens in the thread that calls ``open`` / ``read``
+(the capture worker); the EGL context is owned by the source.
 """
 
 from __future__ import annotations
@@ -17,18 +20,20 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from render.reference import rotation_matrix_np, transform_np, view_direction_np
-from render.uv_lighting import Light, Lighting
+from render.reference import transform_np, view_direction_np
+from studio.camera_fx import clutter_background, plain_background, shake
+from studio.rooms import ROOMS, Room, get_room, lighting_for_pose
 
 from .actor import PersonInfo, load_person
-from .rooms import Room, background, room
 from .sources import Grab, SourceUnavailable
 
 log = logging.getLogger(__name__)
+ALIASES = {"warm": "tungsten", "rgb": "rgb_desk"}
+ROOM_NAMES = tuple(ROOMS)
 
 
 class SyntheticSource:
-    """The built-in actor in a named room (see :mod:`app.rooms`).
+    """The built-in actor (studio person) in a named studio room.
 
     ``faces(i)`` (optional) returns how many faces frame i shows: 0 (the actor stepped away),
     1, or 2 (a second, smaller person behind); default always 1.
@@ -37,9 +42,11 @@ class SyntheticSource:
     paced = True
 
     def __init__(self, room_name: str = "lab", width: int = 640, height: int = 480, fps: float = 30.0,
-                 seed: int = 0, faces: Callable[[int], int] | None = None, tex_size: int = 256) -> None:
+                 seed: int = 0, faces: Callable[[int], int] | None = None, tex_size: int = 128,
+                 shade_every: int = 2) -> None:
         self.room_name, self.width, self.height, self.fps = room_name, width, height, fps
-        self.seed, self.faces, self.tex_size = seed, faces, tex_size
+        self.seed, self.faces, self.tex_size, self.shade_every = seed, faces, tex_size, max(1, shade_every)
+        self._tex: dict[int, np.ndarray] = {}
         self.name = f"synthetic:{room_name}"
         self.notice = ""
         self.index = 0
@@ -48,9 +55,9 @@ class SyntheticSource:
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> None:
         try:
-            self.room: Room = room(self.room_name)
+            self.room: Room = get_room(ALIASES.get(self.room_name, self.room_name))
         except ValueError as e:
-            raise SourceUnavailable(str(e)) from None
+            raise SourceUnavailable(f"{e} (synthetic:ROOM)") from None
         if self._ready:
             return
         from render import FaceRenderer, RenderError, UVShader, create_context
@@ -65,14 +72,14 @@ class SyntheticSource:
             raise SourceUnavailable(f"the synthetic actor needs OpenGL (EGL): {e}") from e
         self.info, self.topology, self.notice = info, topo, info.notice
         self._albedo = np.asarray(info.person.albedo(self.tex_size), np.float32)  # type: ignore[attr-defined]
-        if self._albedo.max() > 1.5:
-            self._albedo = self._albedo / 255.0
-        self._bg = (background(self.room, self.width, self.height, self.seed) * 255).astype(np.uint8)
         rng = np.random.default_rng(self.seed + 1)
-        sigma = 255 * self.room.noise
-        self._noise = [np.clip(rng.normal(0, sigma, (self.height, self.width, 3)), -64, 63).astype(np.int8)
+        fx, size = self.room.fx, (self.width, self.height)
+        bg = clutter_background(size, rng) if fx.background == "clutter" else plain_background(size, fx.background_color)
+        self._bg = (bg * 255 + 0.5).astype(np.uint8)
+        sigma = 255 * fx.noise
+        self._noise = [np.clip(rng.normal(0, sigma, (self.height, self.width, 3)), -127, 127).astype(np.int16)
                        for _ in range(4)] if sigma > 0 else []
-        self._rng = rng
+        self._shake = shake(600, fx.shake_px * self.width / 256, rng)
         self._ready = True
 
     def close(self) -> None:
@@ -83,26 +90,21 @@ class SyntheticSource:
             self._ready = False
 
     # ------------------------------------------------------------------ frames
-    def pose(self, i: int, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)) -> tuple[dict, np.ndarray]:
-        """Expression and H (frame pixels) of frame i. -> (expr, (6,))"""
-        expr, p = self.info.performance(i / self.fps)
-        h = self.height
-        f = 0.2 * h * scale
-        shake = self._rng.normal(0, self.room.shake_px, 2) if self.room.shake_px else np.zeros(2)
-        cx = self.width / 2 + (p[3] + offset[0]) * h + shake[0]
-        cy = self.height / 2 + (p[4] + offset[1]) * h + shake[1]
-        return expr, np.array([f, p[0], p[1], p[2], cx, cy], np.float64)
+    def pose(self, i: int, scale: float = 1.0, offset: tuple[float, float] = (0.0, 0.0)) -> tuple[object, np.ndarray]:
+        """Expression and H (frame pixels) of frame i, framed as ``studio.capture.capture_wild``. -> (expr, (6,))"""
+        expr, rot, shift = self.info.performance(i)
+        f = 0.14 * self.width * scale
+        jitter = self._shake[i % len(self._shake)]
+        cx = self.width / 2 + 2 * f * shift[0] + offset[0] * self.width + jitter[0]
+        cy = self.height / 2 + 2 * f * shift[1] + offset[1] * self.height + jitter[1]
+        return expr, np.array([f, *rot, cx, cy], np.float64)
 
-    def _lighting(self, H: np.ndarray) -> Lighting:
-        """Room lights are fixed in the camera frame: rotate them into the head frame."""
-        R = rotation_matrix_np(H[1:4])
-        li = self.room.lighting
-        lights = tuple(Light(tuple(R.T @ np.asarray(x.direction)), x.color, x.intensity, x.shadow) for x in li.lights)
-        return Lighting(lights, li.ambient, li.specular_strength, li.shininess, li.shadows)
-
-    def _draw(self, expr: dict, H: np.ndarray, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _draw(self, expr: object, H: np.ndarray, canvas: np.ndarray, slot: int = 0) -> tuple[np.ndarray, np.ndarray]:
         G = self.info.person.geometry(expr)  # type: ignore[attr-defined]
-        tex = self._shader.shade(G, self._albedo, view_direction_np(H), self._lighting(H))
+        tex = self._tex.get(slot)
+        if tex is None or self.index % self.shade_every == 0:  # shading changes slowly: every n-th frame
+            tex = self._shader.shade(G, self._albedo, view_direction_np(H), lighting_for_pose(self.room, H[1:4]))
+            self._tex[slot] = tex
         rgb = self._renderer.render_rgb_only(G, H, tex, (self.width, self.height), canvas)
         truth = transform_np(np.asarray(G)[self.topology.landmark_ids], H)[:, :2].astype(np.float32)
         return rgb, truth
@@ -115,8 +117,8 @@ class SyntheticSource:
         n = 1 if self.faces is None else int(self.faces(i))
         img, truths = self._bg, []
         if n >= 2:  # a second, smaller person in the back, drawn first
-            expr, H = self.pose(i + 97, scale=0.55, offset=(-0.45, -0.12))
-            img, t2 = self._draw(expr, H, img)
+            expr, H = self.pose(i + 97, scale=0.6, offset=(-0.3, -0.12))
+            img, t2 = self._draw(expr, H, img, slot=1)
             truths.append(t2)
         if n >= 1:
             expr, H = self.pose(i)
@@ -127,14 +129,14 @@ class SyntheticSource:
         return Grab(cv2.cvtColor(out, cv2.COLOR_RGB2BGR), truth, position=i)
 
     def _camera_effects(self, rgb: np.ndarray, i: int) -> np.ndarray:
-        r = self.room
-        drift = 1.0 + r.drift * np.sin(2 * np.pi * i / (self.fps * 7.0) + np.array([0.0, 2.1, 4.2]))
-        gains = np.asarray(r.gain) * r.exposure * drift
-        if not np.allclose(gains, 1.0):
-            lut = np.clip(np.arange(256)[:, None] * gains[None], 0, 255).astype(np.uint8)[None]  # (1, 256, 3)
-            rgb = cv2.LUT(np.ascontiguousarray(rgb), lut)
+        """White balance + exposure drifting over a 20 s cycle, gamma, sensor noise. RGB uint8 -> RGB uint8"""
+        fx = self.room.fx
+        t = 0.5 - 0.5 * np.cos(2 * np.pi * i / (20.0 * self.fps))
+        gain = ((1 - t) * np.asarray(fx.wb_start) + t * np.asarray(fx.wb_end)) * \
+            ((1 - t) * fx.exposure_start + t * fx.exposure_end)
+        if not np.allclose(gain, 1.0) or fx.gamma != 1.0:
+            x = np.clip(np.arange(256)[:, None] / 255.0 * gain[None], 0, 1) ** (1.0 / fx.gamma)
+            rgb = cv2.LUT(np.ascontiguousarray(rgb), (x * 255 + 0.5).astype(np.uint8)[None])  # (1, 256, 3)
         if self._noise:
-            noise = self._noise[i % len(self._noise)]
-            rgb = cv2.add(rgb.astype(np.int16), noise.astype(np.int16), dtype=cv2.CV_16S)
-            rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+            rgb = np.clip(rgb.astype(np.int16) + self._noise[i % len(self._noise)], 0, 255).astype(np.uint8)
         return rgb

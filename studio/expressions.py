@@ -27,6 +27,10 @@ def vertex_normals(V: np.ndarray, F: np.ndarray) -> np.ndarray:
     tri = V[F].astype(np.float64)
     fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n = np.stack([np.bincount(F.ravel(), np.repeat(fn[:, k], 3), minlength=len(V)) for k in range(3)], -1)
+    # coincident vertices (closed lips, the seam at the back of the head) share one normal
+    _, inv = np.unique(np.round(np.asarray(V, np.float64), 6), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    n = np.stack([np.bincount(inv, n[:, k]) for k in range(3)], -1)[inv]
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
@@ -62,7 +66,7 @@ def _blink(P: np.ndarray, region: np.ndarray, side: int) -> np.ndarray:
     apex = P[inner][np.argmin(np.hypot(x[inner] - cx, y[inner] - cy)), 2] if inner.any() else -0.83
     center = np.array([cx, cy, apex + fp.EYEBALL_R])
     R = fp.EYEBALL_R
-    alpha = 0.97 * (np.arcsin(np.clip((ec["yl"] - cy) / R, -1, 1)) - np.arcsin(np.clip((ec["yu"] - cy) / R, -1, 1)))
+    alpha = 0.99 * (np.arcsin(np.clip((ec["yl"] - cy) / R, -1, 1)) - np.arcsin(np.clip((ec["yu"] - cy) / R, -1, 1)))
     above = 1.0 - smoothstep(0.0, 0.15, ec["yu"] - y)
     k = np.where(y < ec["yu"], above, np.clip(1.0 - ec["frac"], 0.0, 1.0))
     k = np.where(y > ec["yl"], 0.0, k)
@@ -93,11 +97,12 @@ def expression_basis(mesh: HeadMesh) -> np.ndarray:
         lid = gauss2(x, y, s * fp.EYE_CX, -0.22, 0.12, 0.05) * (y > fp.EYE_CY) * front
         out[f"smile_{name}"] = (g[:, None] * [s * 0.08, -0.11, 0.03] + cheek[:, None] * [s * 0.01, -0.04, -0.03]
                                 + lid[:, None] * [0.0, -0.015, 0.0])
-    out["pucker"] = lips[:, None] * np.stack([-0.3 * x, -0.15 * d, np.full_like(x, -0.1)], -1)
+    pk = np.exp(-0.5 * (x / 0.38) ** 4) * np.exp(-0.5 * (d / 0.12) ** 2) * front
+    out["pucker"] = pk[:, None] * np.stack([-0.4 * x, -0.15 * d, np.full_like(x, -0.1)], -1)
     opn = lips * mid * np.exp(-0.5 * (d / 0.06) ** 2)
     out["funnel"] = (lips[:, None] * np.stack([-0.22 * x, 0 * x, np.full_like(x, -0.08)], -1)
                      + (opn * (low - up))[:, None] * [0.0, 0.05, 0.0])
-    brow = smoothstep(-0.38, -0.5, y) * (1.0 - 0.7 * smoothstep(-0.8, -1.35, y)) * np.exp(-0.5 * (x / 0.75) ** 4)
+    brow = smoothstep(-0.37, -0.48, y) * (1.0 - 0.7 * smoothstep(-0.8, -1.35, y)) * np.exp(-0.5 * (x / 0.95) ** 4)
     out["brow_raise"] = (brow * front)[:, None] * [0.0, -0.1, -0.01]
     fr = (gauss2(ax, y, 0.25, -0.52, 0.15, 0.09) * front)[:, None]
     out["brow_frown"] = fr * np.stack([-np.sign(x) * 0.04, np.full_like(x, 0.04), np.full_like(x, -0.01)], -1)

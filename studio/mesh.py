@@ -147,7 +147,8 @@ def _assemble(chart, p, tri, n_lens, n_eye, other_lm, n_m) -> HeadMesh:
     V = len(p)
     # orientation: outward normals need a negative signed area in (u, v) (see module doc)
     a = p[tri]
-    area = np.cross(a[:, 1] - a[:, 0], a[:, 2] - a[:, 0])
+    e1, e2 = a[:, 1] - a[:, 0], a[:, 2] - a[:, 0]
+    area = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     tri = tri[np.abs(area) > 1e-12]
     area = area[np.abs(area) > 1e-12]
     tri = np.where((area > 0)[:, None], tri[:, [0, 2, 1]], tri)

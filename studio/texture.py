@@ -135,12 +135,13 @@ def paint_albedo(topo: Topology, sp: SkinParams, salient_uv: np.ndarray, T: int)
         lash = (1 - smoothstep(0.0, 0.014, ec["yu"] - y)) * (y < ec["yu"] + 0.004) * (np.abs(ec["t"]) < 1.05)
         col = col * (1 - 0.8 * (lash * near)[..., None]) + 0.8 * (lash * near)[..., None] * hair * 0.5
         eye = (ec["sd"] < 0) * near
-        r = np.hypot(x - side * fp.EYE_CX, y - fp.EYE_CY)
+        r = np.hypot(x - side * fp.EYE_CX, y - (fp.EYE_CY - 0.012))  # the upper lid covers the iris top
+        lid_shadow = 1 - 0.3 * np.exp(-np.clip(y - ec["yu"], 0, None) / 0.025)
         sclera = np.array([0.86, 0.83, 0.80]) * (1 - 0.15 * smoothstep(0.6, 1.0, np.abs(ec["t"])))[..., None]
-        iris = np.asarray(sp.iris) * (0.8 + 0.4 * smoothstep(0.06, 0.03, r))[..., None]
-        e = np.where((r < 0.06)[..., None], iris, sclera)
-        e = np.where((r < 0.027)[..., None], 0.03, e)
-        e *= (1 - 0.35 * smoothstep(0.05, 0.06, r) * (r < 0.063))[..., None]
+        iris = np.asarray(sp.iris) * (0.8 + 0.4 * smoothstep(0.07, 0.035, r))[..., None]
+        e = np.where((r < 0.07)[..., None], iris, sclera)
+        e = np.where((r < 0.03)[..., None], 0.03, e)
+        e *= (1 - 0.35 * smoothstep(0.058, 0.07, r) * (r < 0.073))[..., None] * lid_shadow[..., None]
         col = np.where(eye[..., None] > 0, e, col)
     # mouth cavity with teeth
     teeth = ((s > -0.92) & (s < -0.45)) | ((s > 0.5) & (s < 0.9))

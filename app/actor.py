@@ -11,6 +11,7 @@ the generated test mesh with a painted albedo and three expression directions, d
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -141,8 +142,20 @@ def studio_performance(seed: int = 0, minutes: float = 2.0) -> Performance:
     return at
 
 
+_CACHE: dict[int, PersonInfo] = {}
+_LOCK = threading.Lock()
+
+
 def load_person(seed: int = 0) -> PersonInfo:
-    """The studio's person and performance when they load, else the painted fallback (with a notice)."""
+    """The studio's person and performance when they load, else the painted fallback (with a notice).
+    Cached per seed (a person is read-only once built; building one takes about a second)."""
+    with _LOCK:
+        if seed not in _CACHE:
+            _CACHE[seed] = _load_person(seed)
+        return _CACHE[seed]
+
+
+def _load_person(seed: int) -> PersonInfo:
     notes = []
     try:
         from studio.head import Person

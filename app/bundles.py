@@ -40,8 +40,9 @@ def _describe(bundle: B.AvatarBundle, path: Path) -> str:
 
 
 def choose_bundle(path: str | Path | None = None, fallback_profile: str = "tiny",
-                  default: Path = DEFAULT_BUNDLE) -> BundleChoice:
+                  default: Path | None = None) -> BundleChoice:
     """Load ``path`` (or the default avatar); fall back as described in the module docstring."""
+    default = Path(default if default is not None else DEFAULT_BUNDLE)
     warnings: list[str] = []
     if path is not None:
         try:

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import torch
+
 from models.adapt import AdaptConfig, Recording, adapt
 from models.tracker import Tracker
 
@@ -34,9 +36,11 @@ class CalibrationPlan:
     steps: int = 150
     profile_name: str | None = None
     room: str = ""  # a hint for the automatic profile name (e.g. the source)
+    overrides: tuple[tuple[str, object], ...] = ()  # other AdaptConfig fields, e.g. (("lr", 1e-4),)
+    threads: int = 1  # torch intra-op threads of the calibration thread (tracking keeps its own)
 
     def adapt_config(self) -> AdaptConfig:
-        return replace(AdaptConfig(), steps=int(self.steps))
+        return replace(AdaptConfig(), steps=int(self.steps), **dict(self.overrides))
 
 
 def default_profile_name(room: str = "") -> str:
@@ -48,6 +52,7 @@ def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, sto
               fingerprint: str | None = None) -> CalibOutcome:
     """Adapt, and on acceptance save the profile and hot-swap the tracker's weights."""
     t0 = time.perf_counter()
+    torch.set_num_threads(max(1, plan.threads))
     n, n_valid = len(recording), int(recording.valid.sum()) if len(recording) else 0
     if n_valid < 4:
         return CalibOutcome("kept the current model", f"only {n_valid} of {n} recorded frames had a face; "

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0, help="camera / synthetic frame rate (default 30)")
     p.add_argument("--mirror", action="store_true", help="mirror the image (selfie view)")
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video instead of looping")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     h = p.add_argument_group("headless mode (benchmarks, CI)")
     h.add_argument("--headless", action="store_true", help="track without a window and report figures")

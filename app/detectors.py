@@ -32,7 +32,8 @@ class GroundTruthDetector:
     def detect(self, image_bgr: np.ndarray) -> list[Face]:
         if self.truth is None:
             return []
-        faces = [Face(points_bbox(p), np.asarray(p, np.float32), 1.0) for p in np.asarray(self.truth).reshape(-1, 68, 2)]
+        pts = np.asarray(self.truth, np.float32).reshape(-1, 68, 2)
+        faces = [Face(points_bbox(p), p, 1.0) for p in pts]
         return sorted(faces, key=lambda f: -box_area(f.box))
 
     def update(self, image_bgr: np.ndarray) -> Face | None:

@@ -54,9 +54,11 @@ class FrameDrawer:
             try:
                 from render import FaceRenderer, OverlayRenderer, create_context
 
-                self._ctx = create_context()
-                self._face = FaceRenderer(topology, self._ctx)
-                self._overlay = OverlayRenderer(topology, self._ctx)
+                # one context each: the two renderers share cached programs per context, and the
+                # overlay pass re-points the shared background program's sampler (see docs/app.md)
+                self._ctxs = (create_context(), create_context())
+                self._face = FaceRenderer(topology, self._ctxs[0])
+                self._overlay = OverlayRenderer(topology, self._ctxs[1])
                 self.gl = True
             except Exception as e:  # RenderError or missing GL libraries
                 self.notice = f"OpenGL unavailable ({e}); overlays and avatar use simple CPU drawing"
@@ -137,5 +139,6 @@ class FrameDrawer:
         if self.gl:
             self._face.release()
             self._overlay.release()
-            self._ctx.release()
+            for ctx in self._ctxs:
+                ctx.release()
             self.gl = False

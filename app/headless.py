@@ -95,7 +95,7 @@ def run_headless(args) -> int:
             during.add(p)
 
     def on_recording(rec, recorder) -> None:
-        plan = CalibrationPlan(args.calibrate, args.calib_steps, room=str(spec))
+        plan = CalibrationPlan(args.calibrate, args.calib_steps, room=str(spec), threads=args.threads)
         calib["recorded"] = {"seconds": recorder.elapsed, "frames": len(rec), "skipped": recorder.skipped}
 
         def work() -> None:
@@ -111,7 +111,9 @@ def run_headless(args) -> int:
     if args.calibrate:
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)
-    loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}))
+    loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}),
+                        threads=args.threads)
+    loop.set_threads()
     t0 = time.perf_counter()
     cap_thread.start()
     while True:

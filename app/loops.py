@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 import cv2
+import torch
 
 from .mailbox import Mailbox
 from .packets import FramePacket, TrackPacket
@@ -114,8 +115,9 @@ class TrackingLoop:
     """Takes the newest frame, runs the pipeline, hands the packet to ``on_packet``."""
 
     def __init__(self, pipeline: Pipeline, mailbox: Mailbox[FramePacket], on_packet: Callable[[TrackPacket], None],
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, threads: int = 1) -> None:
         self.pipeline, self.mailbox, self.on_packet = pipeline, mailbox, on_packet
+        self.threads = threads
         self.on_error = on_error or (lambda msg: log.error(msg))
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.processed = 0
@@ -137,6 +139,12 @@ class TrackingLoop:
                 log.exception("tracking-thread command failed")
                 self.on_error(f"{type(e).__name__}: {e}")
 
+    def set_threads(self) -> None:
+        """Intra-op threads of torch for the calling thread. 1 by default: on a 2-core machine the
+        capture, GUI and calibration threads need the other core, and 2 OpenMP threads that
+        wait for each other under load are slower than 1 (measured: docs/app.md)."""
+        torch.set_num_threads(max(1, int(self.threads)))
+
     def step(self, timeout: float = 0.1) -> TrackPacket | None:
         """Process at most one frame (after pending commands)."""
         self._run_calls()
@@ -156,6 +164,7 @@ class TrackingLoop:
         return out
 
     def run(self, stop: threading.Event) -> None:
+        self.set_threads()
         while not stop.is_set():
             self.step()
         self._run_calls()

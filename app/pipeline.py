@@ -47,6 +47,18 @@ class Pipeline:
         self._avatar: tuple | None = None  # (G, H_frame, texture, t_last_seen)
         self._last: tuple[FramePacket, FrameResult, TrackPacket] | None = None
 
+    def set_drawer(self, drawer: FrameDrawer | None) -> None:
+        """Install the drawer (create it in the thread that runs :meth:`process`: it owns a GL context)."""
+        self.drawer = drawer
+        if drawer is not None and drawer.notice:
+            self.notice = (self.notice + "; " if self.notice else "") + drawer.notice
+
+    def close(self) -> None:
+        """Release GL resources (call from the processing thread)."""
+        if self.drawer is not None:
+            self.drawer.release()
+            self.drawer = None
+
     # ------------------------------------------------------------------ calibration recording
     def start_recording(self, seconds: float) -> None:
         self.recorder = CalibrationRecorder(seconds, self.tracker.cfg.crop_size)

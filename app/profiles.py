@@ -142,7 +142,8 @@ class ProfileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.", dir=self.root))
         try:
-            tensors = {f"{p}.{k}": v.detach().cpu().contiguous() for p in ("i2z", "color") for k, v in weights[p].items()}
+            tensors = {f"{p}.{k}": v.detach().cpu().contiguous()
+                       for p in ("i2z", "color") for k, v in weights[p].items()}
             save_file(tensors, str(tmp / WEIGHTS))
             meta = {"format_version": PROFILE_FORMAT, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                     "bundle": fingerprint, "weights_sha256": _sha256(tmp / WEIGHTS), "summary": summary or {}}

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import torch
+
 from models.tracker import Tracker
 
 from .bundles import BundleChoice, bundle_fingerprint, choose_bundle, choose_device
@@ -64,3 +66,14 @@ def apply_profile(setup: TrackerSetup, store: ProfileStore, name: str) -> str:
         return msg
     setup.profile = info.name
     return ""
+
+
+def move_tracker(tracker: Tracker, device: torch.device) -> None:
+    """Move a tracker (its bundle and landmark ids) to another device, keeping its weights.
+
+    Call it between frames (the tracking thread's ``call_soon``). Mirrors what the tracker's own
+    CUDA fallback does; a public ``Tracker.to(device)`` in models/ would replace this.
+    """
+    tracker.bundle.to(device)
+    tracker.landmark_ids = tracker.landmark_ids.to(device)
+    tracker.device = device

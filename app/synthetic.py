@@ -74,7 +74,8 @@ class SyntheticSource:
         self._albedo = np.asarray(info.person.albedo(self.tex_size), np.float32)  # type: ignore[attr-defined]
         rng = np.random.default_rng(self.seed + 1)
         fx, size = self.room.fx, (self.width, self.height)
-        bg = clutter_background(size, rng) if fx.background == "clutter" else plain_background(size, fx.background_color)
+        bg = (clutter_background(size, rng) if fx.background == "clutter"
+              else plain_background(size, fx.background_color))
         self._bg = (bg * 255 + 0.5).astype(np.uint8)
         sigma = 255 * fx.noise
         self._noise = [np.clip(rng.normal(0, sigma, (self.height, self.width, 3)), -127, 127).astype(np.int16)

@@ -40,6 +40,7 @@ class ModelConfig:
     tex_base: int = 4  # spatial size of the first texture feature map
     tex_channels: tuple[int, ...] = (64, 32, 16)  # channels per upsampling stage (len = log2(T/base))
     enc_channels: tuple[int, ...] = (16, 32, 64)  # texture-encoder channels (stride-2 convs)
+    enc_tex_size: int = 32  # E_X sees the texture average-pooled to this size (cost; z is low-dimensional)
     # --- I2ZNet -----------------------------------------------------------
     backbone: str = "tiny"  # one of BACKBONES
     pretrained: bool = False  # load ImageNet (VGG16) / FAN weights from the cache when present
@@ -106,7 +107,8 @@ _PROFILES: dict[str, ModelConfig] = {
         view_dim=16,
         tex_base=8,
         tex_channels=(128, 64, 32, 16, 8),
-        enc_channels=(16, 32, 64, 96, 128, 128),
+        enc_channels=(32, 64, 96, 128),
+        enc_tex_size=64,
         backbone="mobile",
         keypoint_source="detector",
         hg_stacks=1,
@@ -125,7 +127,8 @@ _PROFILES: dict[str, ModelConfig] = {
         view_dim=16,
         tex_base=8,
         tex_channels=(256, 128, 128, 64, 64, 32, 16),
-        enc_channels=(16, 32, 64, 64, 128, 128, 256),
+        enc_channels=(32, 64, 128, 128, 256),
+        enc_tex_size=128,
         backbone="vgg16",
         pretrained=True,
         freeze_backbone=True,

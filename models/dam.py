@@ -39,12 +39,15 @@ class DAMEncoder(nn.Module):
             layers += [nn.Conv2d(cin, c, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             cin = c
         self.tex = nn.Sequential(*layers)
-        s = cfg.tex_size // 2 ** len(cfg.enc_channels)
+        self.pool = max(cfg.tex_size // cfg.enc_tex_size, 1)
+        s = min(cfg.enc_tex_size, cfg.tex_size) // 2 ** len(cfg.enc_channels)
         self.tex_fc = nn.Sequential(nn.Linear(cin * s * s, 256), nn.LeakyReLU(0.2, True))
         self.mu = nn.Linear(512, cfg.z_dim)
         self.logstd = nn.Linear(512, cfg.z_dim)
 
     def forward(self, G_offset: Tensor, T: Tensor) -> tuple[Tensor, Tensor]:
+        if self.pool > 1:
+            T = F.avg_pool2d(T, self.pool)  # (B, 3, enc_tex_size, enc_tex_size)
         h = torch.cat([self.geo(G_offset.flatten(1)), self.tex_fc(self.tex(T).flatten(1))], 1)
         return self.mu(h), self.logstd(h).clamp(-8.0, 4.0)
 

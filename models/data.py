@@ -14,6 +14,7 @@ A capture is a folder::
         view_dir   (F, V, 3)      float32  unit vector head -> camera in the head frame
     images_v{v:02d}.npy      (F, S, S, 3) uint8 RGB   (lab; wild: video.mp4 instead)
     textures_v{v:02d}.npy    (F, T, T, 3) uint8 RGB   UV-space view-dependent texture (lab)
+    masks_v{v:02d}.npy       (F, S, S/8) uint8        face/head pixel mask, np.packbits on the last axis (lab)
     video.mp4                (wild) what the tracker sees; gt.npz is never read by the tracker
 
 Images and textures are memory-mapped, so large captures do not need to fit in RAM.
@@ -43,6 +44,10 @@ def texture_file(v: int) -> str:
     return f"textures_v{v:02d}.npy"
 
 
+def mask_file(v: int) -> str:
+    return f"masks_v{v:02d}.npy"
+
+
 @dataclass
 class Capture:
     path: Path
@@ -64,6 +69,11 @@ class Capture:
     def textures(self, v: int) -> np.ndarray:
         """(F, T, T, 3) uint8 RGB view-dependent textures of view v (memory-mapped)."""
         return np.load(self.path / texture_file(v), mmap_mode="r")
+
+    def masks(self, v: int) -> np.ndarray:
+        """(F, S, S) bool rendered-head mask of view v (lab)."""
+        S = int(self.manifest["image_size"])
+        return np.unpackbits(np.load(self.path / mask_file(v)), axis=-1, count=S).astype(bool)
 
     def video_frames(self) -> np.ndarray:
         """Decode video.mp4 (wild captures). -> (F, H, W, 3) uint8 BGR."""

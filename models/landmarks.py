@@ -264,14 +264,22 @@ class OracleDetector:
 
 
 def make_detector(name: str, **kw) -> LandmarkDetector:
-    """``"dlib"`` | ``"fan"`` | ``"oracle"``; keyword arguments go to the backend's constructor."""
+    """``"dlib"`` | ``"fan"`` | ``"studio"`` | ``"oracle"``; keyword arguments go to the backend's constructor.
+
+    ``studio`` is the project's heatmap detector trained on synthetic studio faces
+    (:mod:`models.heatmap_landmarks`); use it for studio footage, dlib/FAN for real faces.
+    """
+    if name == "studio":
+        from .heatmap_landmarks import HeatmapLandmarks
+
+        return HeatmapLandmarks(**kw)
     backends: dict[str, Callable[..., LandmarkDetector]] = {
         "dlib": DlibLandmarks,
         "fan": FanLandmarks,
         "oracle": OracleDetector,
     }
     if name not in backends:
-        raise ValueError(f"unknown landmark backend {name!r}; use one of {sorted(backends)}")
+        raise ValueError(f"unknown landmark backend {name!r}; use one of {sorted([*backends, 'studio'])}")
     return backends[name](**kw)
 
 

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     dam_steps: int = 3000
     i2z_steps: int = 4000
-    batch: int = 16
+    batch: int = 12  # DAM samples per step
+    i2z_batch: int = 8  # I2ZNet frames per step (x 2 synchronised views)
     dam_lr: float = 1e-3
     i2z_lr: float = 5e-4
     kl_weight: float = 1e-3
@@ -61,6 +62,7 @@ class LabData:
         self.index = [(c, t) for c in range(len(captures)) for t in range(captures[c].frames)]
         self._img = [[cap.images(v) for v in range(cap.views)] for cap in captures]
         self._tex = [[cap.textures(v) for v in range(cap.views)] for cap in captures]
+        self._mean: dict[tuple[int, int], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -75,7 +77,11 @@ class LabData:
         return np.asarray(self._tex[c][v][t])
 
     def mean_texture(self, c: int, t: int) -> np.ndarray:
-        return np.mean([self._tex[c][v][t] for v in range(self.views(c))], 0)
+        """View-averaged texture (what the DAM encoder sees), cached as uint8."""
+        if (c, t) not in self._mean:
+            m = np.mean([self._tex[c][v][t] for v in range(self.views(c))], 0)
+            self._mean[(c, t)] = np.clip(m + 0.5, 0, 255).astype(np.uint8)
+        return self._mean[(c, t)]
 
     def image(self, c: int, t: int, v: int) -> np.ndarray:
         return np.asarray(self._img[c][v][t])
@@ -228,7 +234,7 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
     net.train()
     bar = tqdm(range(start, cfg.i2z_steps), initial=start, total=cfg.i2z_steps, desc="I2ZNet", unit="step")
     for step in bar:
-        rows = rng.integers(0, len(data), cfg.batch)
+        rows = rng.integers(0, len(data), cfg.i2z_batch)
         crops, kps, gts, zgt = [], [], [], []
         for r in rows:
             c, t = data.index[r]
@@ -303,12 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="bundle folder to write")
     p.add_argument("--dam-steps", type=int, default=TrainConfig.dam_steps)
     p.add_argument("--i2z-steps", type=int, default=TrainConfig.i2z_steps)
-    p.add_argument("--batch", type=int, default=TrainConfig.batch)
+    p.add_argument("--batch", type=int, default=TrainConfig.batch, help="DAM batch")
+    p.add_argument("--i2z-batch", type=int, default=TrainConfig.i2z_batch, help="I2ZNet frames per step")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    cfg = TrainConfig(dam_steps=a.dam_steps, i2z_steps=a.i2z_steps, batch=a.batch, seed=a.seed)
+    cfg = TrainConfig(dam_steps=a.dam_steps, i2z_steps=a.i2z_steps, batch=a.batch, i2z_batch=a.i2z_batch,
+                      seed=a.seed)
     train(a.profile, a.lab, a.work, a.out, cfg)
     print(f"bundle written to {a.out}")
     return 0

@@ -69,22 +69,32 @@ def motion_blur(img: np.ndarray, velocity_px: np.ndarray, strength: float) -> np
     return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
 
 
+def auto_exposure(rgb: np.ndarray, mask: np.ndarray, target: float = 0.42) -> float:
+    """Gain a webcam's auto exposure would pick: face mean luminance -> ``target``."""
+    lum = (rgb[mask].astype(np.float32) / 255.0) @ np.array([0.299, 0.587, 0.114], np.float32)
+    if lum.size == 0:
+        return 1.0
+    return float(np.clip(target / max(float(lum.mean()), 1e-3), 0.5, 6.0))
+
+
 def apply_fx(img: np.ndarray, fx: CameraFx, t: float, rng: np.random.Generator,
-             velocity_px: np.ndarray | None = None) -> np.ndarray:
-    """Apply the room's camera effects at clip time t in [0, 1].
+             velocity_px: np.ndarray | None = None, base_gain: float = 1.0) -> np.ndarray:
+    """Apply the room's camera effects at clip time t in [0, 1]: motion blur, sensor noise
+    (before the gain, so dim rooms get noisier pictures), exposure (auto ``base_gain`` times
+    the room's drift) and white balance, gamma, JPEG.
 
     Shape: img (h, w, 3) float32 RGB in [0, 1] -> (h, w, 3) uint8 RGB
     """
     out = img
     if fx.motion_blur > 0 and velocity_px is not None:
         out = motion_blur(out, np.asarray(velocity_px, np.float32), fx.motion_blur)
-    gain = lerp(fx.wb_start, fx.wb_end, t) * float(lerp(fx.exposure_start, fx.exposure_end, t))
+    if fx.noise > 0:
+        sigma = np.sqrt(fx.noise**2 + 0.5 * fx.noise * np.clip(out, 0, 1))
+        out = out + rng.normal(0, 1, out.shape).astype(np.float32) * sigma
+    gain = lerp(fx.wb_start, fx.wb_end, t) * float(lerp(fx.exposure_start, fx.exposure_end, t)) * base_gain
     out = np.clip(out * gain[None, None], 0, 1)
     if fx.gamma != 1.0:
         out = out ** (1.0 / fx.gamma)
-    if fx.noise > 0:
-        sigma = np.sqrt(fx.noise**2 + 0.5 * fx.noise * out)
-        out = out + rng.normal(0, 1, out.shape).astype(np.float32) * sigma
     u8 = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if fx.jpeg_quality > 0:
         ok, buf = cv2.imencode(".jpg", u8[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(fx.jpeg_quality)])

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 
 from models.camera import euler_from_matrix, project, rotation_matrix, transform, view_direction
-from models.data import CAPTURE_FORMAT, image_file, texture_file
+from models.data import CAPTURE_FORMAT, image_file, mask_file, texture_file
 from render.context import create_context
 from render.face_renderer import FaceRenderer
 from render.uv_shading import UVShader
 
-from .camera_fx import apply_fx, clutter_background, plain_background, shake
+from .camera_fx import apply_fx, auto_exposure, clutter_background, plain_background, shake
 from .rooms import Room, get_room, lighting_for_pose
 
 LAB_VIEWS = [(0.0, 0.0), (-35.0, 0.0), (35.0, 0.0), (-60.0, 5.0), (60.0, 5.0), (0.0, -20.0), (-20.0, 18.0),
@@ -129,6 +129,7 @@ def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int
         imgs = np.lib.format.open_memmap(tmp / "_images.npy", "w+", np.uint8, (views, frames, size, size, 3))
         texs = np.lib.format.open_memmap(tmp / "_textures.npy", "w+", np.uint8,
                                          (views, frames, tex_size, tex_size, 3))
+        masks = np.zeros((views, frames, size, size), bool)
         gt = {k: [] for k in ("H", "landmarks", "salient", "salient_visible", "view_dir")}
         Gs = []
         for t in range(frames):
@@ -143,6 +144,7 @@ def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int
                 tex = stage.shader.shade(G, stage.albedo, vd, lighting)
                 res = stage.renderer.render(G, H, tex, (size, size), bg)
                 imgs[v, t] = res.rgb
+                masks[v, t] = res.mask
                 texs[v, t] = np.clip(tex * 255 + 0.5, 0, 255).astype(np.uint8)
                 truth = frame_truth(stage, G, H, res.depth)
                 for k in rows:
@@ -154,6 +156,7 @@ def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int
         for v in range(views):  # one file per view (memory-mapped by readers)
             np.save(tmp / image_file(v), imgs[v])
             np.save(tmp / texture_file(v), texs[v])
+            np.save(tmp / mask_file(v), np.packbits(masks[v], axis=-1))
         del imgs, texs
         (tmp / "_images.npy").unlink()
         (tmp / "_textures.npy").unlink()
@@ -184,7 +187,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
     try:
         t0 = time.time()
         seed = (person * 1000 + 17) if seed is None else seed
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng([seed, sum(map(ord, room.name))])
         stage = make_stage(person, tex_size)
         perf = performance(seed, frames, kind=kind)
         w, h = size
@@ -198,7 +201,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         if not writer.isOpened():
             raise CaptureInputError("OpenCV cannot write mp4 video here (no mp4v encoder)")
         gt = {k: [] for k in ("H", "landmarks", "salient", "salient_visible", "view_dir")}
-        Gs, prev_centre = [], None
+        Gs, prev_centre, gain, bg_u8 = [], None, None, None
         for t in range(frames):
             G = stage.person.geometry(perf.expr[t]).astype(np.float32)
             Gs.append(G)
@@ -208,11 +211,15 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
             H = np.array([f, *rot, cx, cy], np.float64)
             vd = view_direction(torch.from_numpy(H)).numpy()
             tex = stage.shader.shade(G, stage.albedo, vd, lighting_for_pose(room, rot))
-            res = stage.renderer.render(G, H, tex, (w, h), (bg * 255).astype(np.uint8))
+            res = stage.renderer.render(G, H, tex, (w, h), bg_u8 if gain is not None else (bg * 255).astype(np.uint8))
+            if gain is None:  # the webcam's auto exposure settles on the first frame; the room behind
+                gain = auto_exposure(res.rgb, res.mask)  # the person is lit like the face
+                bg_u8 = (np.clip(bg * rng.uniform(0.35, 0.6) / (gain * float(bg.mean())), 0, 1) * 255).astype(np.uint8)
+                res = stage.renderer.render(G, H, tex, (w, h), bg_u8)
             centre = np.array([cx, cy])
             vel = centre - prev_centre if prev_centre is not None else np.zeros(2)
             prev_centre = centre
-            frame = apply_fx(res.rgb.astype(np.float32) / 255.0, room.fx, t / max(frames - 1, 1), rng, vel)
+            frame = apply_fx(res.rgb.astype(np.float32) / 255.0, room.fx, t / max(frames - 1, 1), rng, vel, gain)
             writer.write(np.ascontiguousarray(frame[..., ::-1]))
             truth = frame_truth(stage, G, H, res.depth)
             gt["H"].append(H[None])
@@ -225,7 +232,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32))
         manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person, room=room.name,
                         room_description=room.description, views=1, frames=frames, image_size=[w, h],
-                        tex_size=tex_size, fps=30, camera={"f": f, "size": [w, h]}, performance=kind,
+                        tex_size=tex_size, fps=30, camera={"f": f, "size": [w, h], "auto_gain": gain},
+                        performance=kind,
                         seconds=round(time.time() - t0, 1))
         return _finish(tmp, out, manifest, arrays)
     except BaseException:

@@ -73,7 +73,7 @@ ROOMS: dict[str, Room] = {
                     (Light((0.6, -0.5, -0.6), (1.0, 0.85, 0.65), 0.55),),
                     (0.07, 0.06, 0.06), specular=0.2,
                     fx=CameraFx(wb_start=(1.0, 1.0, 0.9), wb_end=(1.05, 1.0, 0.85), exposure_start=0.7,
-                                exposure_end=0.8, gamma=1.1, noise=0.025, motion_blur=0.8, jpeg_quality=65,
+                                exposure_end=0.8, gamma=1.1, noise=0.012, motion_blur=0.8, jpeg_quality=65,
                                 shake_px=1.5, background="clutter")),
     "rgb_desk": Room("rgb_desk", "coloured RGB gaming desk lights, magenta left and cyan right",
                      (Light((-0.9, -0.1, -0.5), (1.0, 0.25, 0.8), 0.8),

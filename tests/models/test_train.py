@@ -13,7 +13,7 @@ def lab(tmp_path_factory):
 
 
 def test_training_lowers_losses_and_writes_a_bundle(lab, tmp_path):
-    cfg = TrainConfig(dam_steps=60, i2z_steps=60, batch=4, checkpoint_every=20)
+    cfg = TrainConfig(dam_steps=60, i2z_steps=60, batch=4, i2z_batch=4, checkpoint_every=20)
     bundle = train("tiny", [lab], tmp_path / "work", tmp_path / "bundle", cfg)
     hist_dam = bundle.manifest["provenance"]["final_losses"]
     assert hist_dam["dam"]["total"] > 0
@@ -32,12 +32,12 @@ def test_training_lowers_losses_and_writes_a_bundle(lab, tmp_path):
 
 
 def test_training_resumes_from_checkpoint(lab, tmp_path):
-    cfg = TrainConfig(dam_steps=20, i2z_steps=10, batch=2, checkpoint_every=10)
+    cfg = TrainConfig(dam_steps=20, i2z_steps=10, batch=2, i2z_batch=2, checkpoint_every=10)
     train("tiny", [lab], tmp_path / "w", None, cfg)
     import torch
 
     assert torch.load(tmp_path / "w" / "dam.pt", weights_only=True)["step"] == 20
-    cfg2 = TrainConfig(dam_steps=30, i2z_steps=20, batch=2, checkpoint_every=10)
+    cfg2 = TrainConfig(dam_steps=30, i2z_steps=20, batch=2, i2z_batch=2, checkpoint_every=10)
     train("tiny", [lab], tmp_path / "w", None, cfg2)
     st = torch.load(tmp_path / "w" / "dam.pt", weights_only=True)
     assert st["step"] == 30 and len(st["hist"]["total"]) == 30

@@ -1,0 +1,247 @@
+"""What the window does with user intents and session events (GUI thread, no model code).
+
+Every error the user can act on ends here: a banner with the actions that help (open a
+video, use the synthetic actor, retry), a dialog for missing/corrupt bundles and profiles,
+and a status-bar warning for fallbacks (CPU instead of CUDA, untrained avatar).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from .bundles import choose_device
+from .calibration import CalibrationPlan
+from .packets import CalibOutcome, TrackPacket, ViewOptions
+from .profiles import ProfileError
+from .sources import FrameSource, SourceSpec, make_source
+from .views.calibration_panel import outcome_text
+from .views.help import shortcuts_text
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class Controller(QObject):
+    """Acts on intents from the views and on session signals."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w, self.s, self.settings, self.n = window, window.session, window.settings, window.notifier
+        self.source_factory = make_source  # tests replace it
+        self.spec: SourceSpec | None = None
+        self.landmarks = "auto"
+        self.adapt_overrides: tuple = ()  # extra AdaptConfig fields (tests, advanced users)
+        self.options = ViewOptions()
+        self._restore()
+
+    # ------------------------------------------------------------------ settings
+    def _restore(self) -> None:
+        st, ctl = self.settings, self.w.controls
+        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.mirror, ctl.loop, ctl.avatar_mode,
+                   ctl.avatar_wire, *ctl.overlay.values()]
+        for wdg in widgets:
+            wdg.blockSignals(True)
+        ctl.select(ctl.resolution, f"{st.get('width')}x{st.get('height')}")
+        ctl.select(ctl.fps, st.get("fps"))
+        ctl.select(ctl.device, st.get("device"))
+        ctl.smoothing.setValue(int(100 * st.get("smoothing")))
+        ctl.mirror.setChecked(st.get("mirror"))
+        ctl.loop.setChecked(st.get("loop_video"))
+        for k, cb in ctl.overlay.items():
+            cb.setChecked(st.get(f"overlay/{k}"))
+        ctl.select(ctl.avatar_mode, st.get("avatar/mode"))
+        ctl.avatar_wire.setChecked(st.get("avatar/wireframe"))
+        for wdg in widgets:
+            wdg.blockSignals(False)
+        self.w.calib_panel.seconds.setValue(st.get("calib/seconds"))
+        self.s.mirror = st.get("mirror")
+        self.s.set_smoothing(st.get("smoothing"))
+        self.on_options()
+        geo = st.raw("window/geometry")
+        if geo is not None:
+            self.w.restoreGeometry(geo)
+
+    def save_settings(self) -> None:
+        st = self.settings
+        st.set("calib/seconds", self.w.calib_panel.seconds.value())
+        st.set_raw("window/geometry", self.w.saveGeometry())
+        st.sync()
+
+    # ------------------------------------------------------------------ sources
+    def request_source(self, spec: str) -> None:
+        if spec == "video:":
+            path = self.n.open_file("Open a video", "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+            if not path:
+                return
+            spec = f"video:{path}"
+        try:
+            parsed = SourceSpec.parse(spec)
+        except ValueError as e:
+            self.n.say(str(e), "error")
+            return
+        st = self.settings
+        source = self.source_factory(parsed, loop_video=st.get("loop_video"), width=st.get("width"),
+                                     height=st.get("height"), fps=st.get("fps"))
+        self.start(source, parsed)
+        st.set("source", str(parsed))
+
+    def start(self, source: FrameSource, spec: SourceSpec) -> None:
+        """Switch the session to ``source`` (and the landmark detector that fits its kind)."""
+        if self.spec is None or self.spec.kind != spec.kind:
+            self.s.set_landmarks(self.landmarks, spec.kind)
+        self.spec = spec
+        self.w.banner.hide()
+        self.w.camera.set_source_message("")
+        self.s.start_source(source)
+        self.w.controls.select(self.w.controls.source, str(spec) if spec.kind != "video" else "video:")
+        self.w.setWindowTitle(f"roomfit-avatar - {source.name}")
+
+    def _offers(self) -> list:
+        offers = [("Open video ...", lambda: self.request_source("video:")),
+                  ("Use synthetic actor", lambda: self.request_source("synthetic:lab"))]
+        if self.spec is not None and self.spec.kind == "webcam":
+            offers.append(("Retry camera", lambda: self.request_source(str(self.spec))))
+        return offers
+
+    def on_source_event(self, kind: str, msg: str) -> None:
+        cam = self.w.camera
+        if kind in ("unavailable", "failed"):
+            cam.set_source_message("no input")
+            self.n.say(msg, "error", self._offers())
+        elif kind == "lost":
+            cam.set_source_message("camera disconnected - retrying ...")
+            self.n.say(msg, "warning", self._offers())
+        elif kind == "recovered":
+            cam.set_source_message("")
+            self.n.say(msg, "info")
+        elif kind == "ended":
+            cam.set_source_message("end of video")
+            spec = str(self.spec) if self.spec else ""
+            self.n.say(f"{msg}; stopped (tick 'loop videos' to repeat)", "info",
+                       [("Play again", lambda: self.request_source(spec))])
+        elif kind == "notice":
+            self.w.status.add_warning(msg)
+
+    # ------------------------------------------------------------------ frames and options
+    def on_packet(self, pkt: TrackPacket) -> None:
+        w = self.w
+        w.camera.show_packet(pkt)
+        w.avatar.show_packet(pkt)
+        w.plots.add(pkt)
+        w.status.show_packet(pkt)
+        w.calib_panel.set_recording(pkt.recording)
+        if pkt.result.n_faces > 1:
+            w.status.showMessage(pkt.status, 2000)
+
+    def on_options(self) -> None:
+        self.options = self.w.controls.view_options(self.options)
+        st = self.settings
+        for k in ("landmarks", "detected", "wireframe", "salient", "box"):
+            st.set(f"overlay/{k}", getattr(self.options, k))
+        st.set("avatar/mode", self.options.avatar_mode)
+        st.set("avatar/wireframe", self.options.avatar_wireframe)
+        self.s.set_options(self.options)
+
+    def on_orbit(self, yaw: float, pitch: float, zoom: float) -> None:
+        self.options = replace(self.options, yaw=yaw, pitch=pitch, zoom=zoom)
+        self.s.set_options(self.options)
+
+    def toggle_avatar_mode(self) -> None:
+        c = self.w.controls.avatar_mode
+        c.setCurrentIndex(1 - c.currentIndex())
+        self.on_options()
+
+    def on_format(self, width: int, height: int, fps: float) -> None:
+        self.settings.set("width", width)
+        self.settings.set("height", height)
+        self.settings.set("fps", fps)
+        if self.spec is not None and self.spec.kind != "video":
+            self.request_source(str(self.spec))
+
+    def on_device(self, name: str) -> None:
+        dev, note = choose_device(name)
+        self.settings.set("device", name)
+        self.s.set_device(dev)
+        self.w.status.set_device(str(dev))
+        if note:
+            self.w.status.add_warning(note)
+
+    def on_smoothing(self, v: float) -> None:
+        self.settings.set("smoothing", v)
+        self.s.set_smoothing(v)
+
+    def on_mirror(self, on: bool) -> None:
+        self.settings.set("mirror", on)
+        self.s.mirror = on
+
+    def on_error(self, msg: str) -> None:
+        self.w.status.add_warning(msg)
+        self.n.say(msg, "error")
+
+    # ------------------------------------------------------------------ calibration
+    def start_calibration(self, seconds: float) -> None:
+        self.settings.set("calib/seconds", seconds)
+        room = self.spec.room if self.spec is not None and self.spec.kind == "synthetic" else \
+            (self.s.source.name if self.s.source is not None else "")
+        plan = CalibrationPlan(seconds, self.settings.get("calib/steps"), room=room, threads=self.s.threads,
+                               overrides=self.adapt_overrides)
+        self.s.start_calibration(plan)
+
+    def cancel_calibration(self) -> None:
+        self.s.cancel_calibration()
+
+    def on_calib_state(self, state: str) -> None:
+        self.w.calib_panel.set_state(state)
+        self.w.profiles_menu.enabled_actions = state == "idle"
+        self.w.controls.device.setEnabled(state == "idle")
+
+    def on_calib_done(self, out: CalibOutcome) -> None:
+        self.w.calib_panel.show_outcome(out)
+        level = "info" if out.accepted else ("warning" if out.verdict != "failed" else "error")
+        self.n.say(outcome_text(out).replace("\n", " - "), level)
+
+    # ------------------------------------------------------------------ profiles
+    def load_profile(self, name: str) -> None:
+        self.s.load_profile(name)
+
+    def revert_profile(self) -> None:
+        self.s.revert()
+
+    def on_profile_changed(self, name: str, err: str) -> None:
+        if err:
+            self.n.dialog("Room profile not loaded", f"{err}\n\nTracking continues with the current model.", "error")
+            self.w.status.add_warning(f"room profile {name!r} not loaded")
+            return
+        self.w.profiles_menu.current = name
+        self.w.status.set_profile(name, self.s.setup.choice.description)
+        self.settings.set("profile/last", name)
+
+    def rename_profile(self, name: str) -> None:
+        new = self.n.ask_text("Rename room profile", f"New name for \u201c{name}\u201d:", name)
+        if not new or new == name:
+            return
+        try:
+            self.w.store.rename(name, new)
+        except (ProfileError, OSError) as e:
+            self.n.dialog("Rename failed", str(e), "error")
+            return
+        if self.s.profile == name:
+            self.s.profile = new
+            self.on_profile_changed(new, "")
+
+    def delete_profile(self, name: str) -> None:
+        if not self.n.confirm("Delete room profile", f"Delete the room profile \u201c{name}\u201d from disk?"):
+            return
+        try:
+            self.w.store.delete(name)
+        except (ProfileError, OSError) as e:
+            self.n.dialog("Delete failed", str(e), "error")
+            return
+        self.n.say(f"room profile \u201c{name}\u201d deleted" + (" (the model in use stays until you revert)"
+                                                                 if self.s.profile == name else ""), "info")
+
+    def show_shortcuts(self) -> None:
+        self.n.dialog("Shortcuts", shortcuts_text(), "info")

@@ -1,0 +1,63 @@
+"""Starts the window: QApplication, settings, tracker, session, main window, first source."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import torch
+from PySide6.QtWidgets import QApplication
+
+from .main_window import MainWindow
+from .profiles import ProfileStore
+from .session import Session
+from .settings import Settings
+from .setup import build_tracker, resolve_source
+from .sources import FrameSource, SourceSpec
+
+log = logging.getLogger(__name__)
+
+
+def create_window(args: argparse.Namespace, settings: Settings | None = None, store: ProfileStore | None = None,
+                  cameras: list[int] | None = None, source: FrameSource | None = None,
+                  source_spec: SourceSpec | None = None) -> MainWindow:
+    """Build everything and start the first source (``source`` overrides ``--source``, for tests)."""
+    settings = settings or Settings()
+    store = store or ProfileStore()
+    note = ""
+    if source_spec is None:
+        try:
+            source_spec, note = resolve_source(args.source or settings.get("source") or None)
+        except ValueError as e:
+            source_spec, note = SourceSpec("synthetic"), f"{e}; showing the synthetic actor instead"
+    device = args.device if args.device != "auto" else settings.get("device")
+    setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile)
+    session = Session(setup, store, threads=args.threads)
+    window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)
+    c, n = window.controller, window.notifier
+    c.landmarks = args.landmarks
+    window.status.set_device(str(setup.tracker.device))
+    window.status.set_profile("", setup.choice.description)
+    for w in setup.notices:
+        window.status.add_warning(w)
+    if setup.choice.warnings:
+        n.dialog("Avatar bundle", "\n\n".join(setup.choice.warnings), "error" if setup.choice.untrained else "warning")
+    if note:
+        n.say(note, "info", c._offers())
+    if args.profile:
+        session.load_profile(args.profile)
+    if source is not None:
+        c.start(source, source_spec)
+    else:
+        c.request_source(str(source_spec))
+    return window
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("roomfit-avatar")
+    app.setOrganizationName("roomfit")
+    window = create_window(args)
+    window.show()
+    return int(app.exec())

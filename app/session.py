@@ -1,0 +1,178 @@
+"""The live session: owns the mailbox, the three worker threads and the calibration state.
+
+GUI thread only; it never runs a model. Views talk to it through methods (user intents) and
+listen to its signals. Everything GL is created in the thread that uses it (the drawer in
+the tracking thread, the synthetic actor's renderer in the capture thread).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from PySide6.QtCore import QObject, QThread, Signal
+
+from .calibration import CalibrationPlan
+from .detectors import make_landmarks
+from .drawing import FrameDrawer
+from .mailbox import Mailbox
+from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
+from .pipeline import Pipeline
+from .profiles import ProfileStore
+from .setup import TrackerSetup, move_tracker
+from .sources import FrameSource
+from .workers.calibration import CalibrationWorker
+from .workers.capture import CaptureWorker, start_in_thread
+from .workers.tracking import TrackingWorker
+
+log = logging.getLogger(__name__)
+
+
+class Session(QObject):
+    """Capture -> mailbox -> tracking -> GUI, plus calibration and room profiles."""
+
+    packet = Signal(object)  # TrackPacket
+    source_event = Signal(str, str)  # kind, message (see CaptureLoop)
+    calib_state = Signal(str)  # idle | recording | adapting
+    calib_progress = Signal(object)  # CalibProgress
+    calib_done = Signal(object)  # CalibOutcome
+    profile_changed = Signal(str, str)  # profile name ("" = base), error ("" = ok)
+    error = Signal(str)
+    _req_calibrate = Signal(object, object)
+    _req_load = Signal(str)
+    _req_revert = Signal()
+
+    def __init__(self, setup: TrackerSetup, store: ProfileStore, options: ViewOptions | None = None,
+                 use_gl: bool = True, threads: int = 1) -> None:
+        super().__init__()
+        self.setup, self.store = setup, store
+        self.mailbox: Mailbox[FramePacket] = Mailbox()
+        self.pipeline = Pipeline(setup.tracker, None, options)
+        self.mirror = False
+        self.retry_s = 2.0  # how often a lost camera is retried
+        self.threads = threads  # torch threads of the tracking and calibration threads
+        self.calibration = "idle"
+        self.plan: CalibrationPlan | None = None
+        self.profile = setup.profile or ""
+        self.source: FrameSource | None = None
+        self.tracking = TrackingWorker(self.pipeline, self.mailbox, threads)
+        self.tracking.packet_ready.connect(self._on_packet_ready)
+        self.tracking.recording_done.connect(self._on_recorded)
+        self.tracking.error.connect(self.error)
+        topo = setup.tracker.bundle.topology
+        self.tracking.call_soon(lambda: self.pipeline.set_drawer(FrameDrawer(topo, use_gl)))
+        self.tracking_thread = start_in_thread(self.tracking, "tracking")
+        self.calib = CalibrationWorker(lambda: self.pipeline.tracker, store, setup.fingerprint)
+        self.calib_thread = QThread()
+        self.calib_thread.setObjectName("calibration")
+        self.calib.moveToThread(self.calib_thread)
+        self._req_calibrate.connect(self.calib.calibrate)
+        self._req_load.connect(self.calib.load_profile)
+        self._req_revert.connect(self.calib.revert)
+        self.calib.progress.connect(self.calib_progress)
+        self.calib.done.connect(self._on_calib_done)
+        self.calib.profile_loaded.connect(self._on_profile_loaded)
+        self.calib_thread.start()
+        self.capture: CaptureWorker | None = None
+        self.capture_thread: QThread | None = None
+
+    # ------------------------------------------------------------------ source
+    def start_source(self, source: FrameSource, lossless: bool = False) -> None:
+        """Switch to ``source`` (opened in the capture thread; failures arrive as source_event)."""
+        self.stop_source()
+        self.source = source
+        self.tracking.call_soon(self.pipeline.reset)
+        self.capture = CaptureWorker(source, self.mailbox, lambda: self.mirror, lossless, self.retry_s)
+        self.capture.event.connect(self.source_event)
+        self.capture_thread = start_in_thread(self.capture, "capture")
+
+    def stop_source(self) -> None:
+        if self.capture is not None and self.capture_thread is not None:
+            self.capture.stop()
+            if not self.capture_thread.wait(5000):
+                log.warning("capture thread did not stop within 5 s (a blocked camera read?)")
+        self.capture, self.capture_thread = None, None
+        self.mailbox.clear()
+
+    def set_landmarks(self, name: str, source_kind: str) -> None:
+        """Give the tracker the landmark detector that fits the source (built in the tracking thread)."""
+        def swap() -> None:
+            detector, note = make_landmarks(name, source_kind)
+            self.pipeline.tracker.detector = detector
+            self.pipeline.reset()
+            log.info(note)
+        self.tracking.call_soon(swap)
+
+    # ------------------------------------------------------------------ options
+    def set_options(self, options: ViewOptions) -> None:
+        self.pipeline.options = options  # one reference swap: the tracking thread reads it per frame
+        self.tracking.redraw()
+
+    def set_smoothing(self, strength: float) -> None:
+        self.tracking.call_soon(lambda: self.pipeline.tracker.set_smoothing(strength))
+
+    def set_device(self, device: torch.device) -> None:
+        self.tracking.call_soon(lambda: move_tracker(self.pipeline.tracker, device))
+
+    # ------------------------------------------------------------------ calibration
+    def start_calibration(self, plan: CalibrationPlan) -> bool:
+        if self.calibration != "idle":
+            return False
+        self.plan = plan
+        self.calib.cancel_event.clear()
+        self.tracking.call_soon(lambda: self.pipeline.start_recording(plan.seconds))
+        self._set_calib("recording")
+        return True
+
+    def cancel_calibration(self) -> None:
+        if self.calibration == "recording":
+            self.tracking.call_soon(self.pipeline.cancel_recording)
+            self._set_calib("idle")
+            self.calib_done.emit(CalibOutcome("cancelled", "recording cancelled; the live model is unchanged"))
+        elif self.calibration == "adapting":
+            self.calib.cancel()
+
+    def _on_recorded(self, recording, info: dict) -> None:
+        if self.calibration != "recording" or self.plan is None:
+            return
+        self._set_calib("adapting")
+        self._req_calibrate.emit(recording, self.plan)
+
+    def _on_calib_done(self, out: CalibOutcome) -> None:
+        self._set_calib("idle")
+        if out.accepted:
+            self.profile = out.profile or "(unsaved adapted model)"
+            self.profile_changed.emit(self.profile, "")
+        self.calib_done.emit(out)
+
+    def _set_calib(self, state: str) -> None:
+        self.calibration = state
+        self.calib_state.emit(state)
+
+    # ------------------------------------------------------------------ profiles
+    def load_profile(self, name: str) -> None:
+        self._req_load.emit(name)
+
+    def revert(self) -> None:
+        self._req_revert.emit()
+
+    def _on_profile_loaded(self, name: str, err: str) -> None:
+        if not err:
+            self.profile = name
+        self.profile_changed.emit(name, err)
+
+    # ------------------------------------------------------------------ packets
+    def _on_packet_ready(self) -> None:
+        pkt: TrackPacket | None = self.tracking.take_packet()
+        if pkt is not None:
+            self.packet.emit(pkt)
+
+    def shutdown(self) -> None:
+        """Stop every thread (cancels a calibration; nothing half-written is left)."""
+        self.calib.cancel()
+        self.stop_source()
+        self.tracking.stop()
+        self.mailbox.close()
+        self.tracking_thread.wait(5000)
+        self.calib_thread.quit()
+        self.calib_thread.wait(30000)

@@ -1,0 +1,67 @@
+"""Persistent settings (QSettings) with typed defaults in one place.
+
+Tests (and ``ROOMFIT_SETTINGS``) point it at an INI file so they never touch the user's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+ORG, APP = "roomfit", "roomfit-avatar"
+
+DEFAULTS: dict[str, Any] = {
+    "source": "",  # "" = first camera, else synthetic
+    "width": 640,
+    "height": 480,
+    "fps": 30.0,
+    "device": "auto",
+    "smoothing": 0.5,
+    "mirror": False,
+    "loop_video": True,
+    "overlay/landmarks": True,
+    "overlay/detected": False,
+    "overlay/wireframe": False,
+    "overlay/salient": False,
+    "overlay/box": True,
+    "avatar/mode": "posed",
+    "avatar/wireframe": False,
+    "calib/seconds": 10.0,
+    "calib/steps": 150,
+    "profile/last": "",
+}
+
+
+class Settings:
+    """Typed access to QSettings; unknown keys raise KeyError (typos fail loudly)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        path = path or os.environ.get("ROOMFIT_SETTINGS")
+        self.q = QSettings(path, QSettings.Format.IniFormat) if path else QSettings(ORG, APP)
+
+    def get(self, key: str) -> Any:
+        default = DEFAULTS[key]
+        v = self.q.value(key, default)
+        if isinstance(default, bool):
+            return v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes")
+        try:
+            return type(default)(v)
+        except (TypeError, ValueError):
+            return default
+
+    def set(self, key: str, value: Any) -> None:
+        if key not in DEFAULTS:
+            raise KeyError(key)
+        self.q.setValue(key, value)
+
+    def raw(self, key: str) -> Any:
+        """Untyped values (window geometry/state bytes)."""
+        return self.q.value(key)
+
+    def set_raw(self, key: str, value: Any) -> None:
+        self.q.setValue(key, value)
+
+    def sync(self) -> None:
+        self.q.sync()

@@ -1,0 +1,1 @@
+"""Qt workers, each on its own QThread: capture, tracking, calibration (model jobs)."""

@@ -1,0 +1,85 @@
+"""The latest-frame-wins mailbox: stale frames are dropped and counted, never queued."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app.mailbox import Mailbox
+
+
+def test_put_replaces_and_counts():
+    box: Mailbox[int] = Mailbox()
+    for i in range(5):
+        box.put(i)
+    assert box.take(0) == 4
+    assert box.dropped == 4
+    assert box.take(0.01) is None
+
+
+def test_slow_consumer_sees_the_newest_frame_and_the_right_drop_count():
+    box: Mailbox[int] = Mailbox()
+    produced = 200
+    seen: list[int] = []
+    done = threading.Event()
+
+    def producer():
+        for i in range(produced):
+            box.put(i)
+            time.sleep(0.0005)
+        done.set()
+
+    t = threading.Thread(target=producer)
+    t.start()
+    while not (done.is_set() and not box.peek_pending()):
+        item = box.take(0.05)
+        if item is not None:
+            seen.append(item)
+            time.sleep(0.01)  # a slow tracker
+    t.join()
+    assert seen == sorted(seen), "frames must come out in order"
+    assert seen[-1] == produced - 1, "the consumer must end on the newest frame"
+    assert len(seen) < produced / 3, "a slow consumer must skip frames, not queue them"
+    assert box.dropped == produced - len(seen)
+    assert box.put_count == produced and box.taken == len(seen)
+
+
+def test_each_take_returns_the_newest_at_that_moment():
+    box: Mailbox[int] = Mailbox()
+    box.put(1)
+    box.put(2)
+    assert box.take(0) == 2
+    box.put(3)
+    assert box.take(0) == 3
+    assert box.dropped == 1
+
+
+def test_lossless_put_waits_for_the_consumer():
+    box: Mailbox[int] = Mailbox()
+    got: list[int] = []
+
+    def consumer():
+        while len(got) < 20:
+            item = box.take(1.0)
+            if item is not None:
+                got.append(item)
+                time.sleep(0.002)
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    for i in range(20):
+        assert box.put(i, wait=True, timeout=2.0)
+    t.join(5)
+    assert got == list(range(20)) and box.dropped == 0
+
+
+def test_close_wakes_waiters():
+    box: Mailbox[int] = Mailbox()
+    out = []
+    t = threading.Thread(target=lambda: out.append(box.take(5.0)))
+    t.start()
+    time.sleep(0.05)
+    box.close()
+    t.join(1.0)
+    assert not t.is_alive() and out == [None]
+    assert box.put(1) is False

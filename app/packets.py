@@ -73,6 +73,7 @@ class TrackPacket:
     status: str = ""  # what the overlay says ("no face in view", "2 faces ...")
     notice: str = ""  # device/model notices (CUDA fallback ...)
     recording: RecordingState | None = None
+    source: str = ""
 
     @property
     def latency_ms(self) -> float:

@@ -142,4 +142,4 @@ class Pipeline:
         fps = self.fps.tick(t_done) if fresh else 0.0
         stability = self.stability.add(result.G if result.found else None) if fresh else float("nan")
         return TrackPacket(pkt.index, pkt.position, pkt.t_capture, t_done, result, camera, avatar, timings, fps,
-                           dropped, stability, result.message, self.notice, rec_state)
+                           dropped, stability, result.message, self.notice, rec_state, pkt.source)

@@ -260,12 +260,20 @@ def _as_bgr(frame: np.ndarray) -> np.ndarray:
 
 
 def make_source(spec: SourceSpec, loop_video: bool = True, width: int = 640, height: int = 480,
-                fps: float = 30.0) -> FrameSource:
-    """Build (not open) the source a spec names."""
+                fps: float = 30.0, isolate: bool = True) -> FrameSource:
+    """Build (not open) the source a spec names. ``isolate``: render the synthetic actor in a child
+    process (:mod:`app.process_source`) so that its OpenGL calls never hold this process's GIL."""
     if spec.kind == "webcam":
         return WebcamSource(spec.index, width, height, fps)
     if spec.kind == "video":
         return VideoSource(spec.path, loop=loop_video)
-    from .synthetic import SyntheticSource
+    from functools import partial
 
-    return SyntheticSource(spec.room, width=width, height=height, fps=fps)
+    from .synthetic import ALIASES, ROOM_NAMES, SyntheticSource
+
+    if not isolate or ALIASES.get(spec.room, spec.room) not in ROOM_NAMES:  # unknown rooms fail fast in open()
+        return SyntheticSource(spec.room, width=width, height=height, fps=fps)
+    from .process_source import ProcessSource
+
+    factory = partial(SyntheticSource, spec.room, width=width, height=height, fps=fps)
+    return ProcessSource(factory, width, height, name=str(spec))

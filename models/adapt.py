@@ -67,6 +67,7 @@ class AdaptConfig:
     max_landmark_worsening: float = 0.05  # ... and landmark error grows by at most 5 %
     seed: int = 0
     grad_clip: float = 5.0
+    keep_rejected: bool = False  # benchmarks: return the weights even when the verdict rejects them
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,7 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
     after = evaluate(model, held)
     ok, reason = verdict(before, after, cfg)
     weights = {"i2z": {k: v.detach().cpu().clone() for k, v in enc.state_dict().items()},
-               "color": {k: v.detach().cpu().clone() for k, v in col.state_dict().items()}} if ok else None
+               "color": {k: v.detach().cpu().clone() for k, v in col.state_dict().items()}} \
+        if ok or cfg.keep_rejected else None
     return AdaptResult(ok, "accepted" if ok else "kept the current model", reason, weights, before, after,
                        cfg.steps, time.perf_counter() - t_start, history)

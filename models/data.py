@@ -11,6 +11,7 @@ A capture is a folder::
         landmarks  (F, V, 68, 2)  float32  2D landmarks, image pixels
         salient    (F, V, M, 2)   float32  salient points (moles), image pixels
         salient_visible (F, V, M) bool
+        salient_uv (M, 2)         float32  the person's salient points (moles) in the UV atlas
         view_dir   (F, V, 3)      float32  unit vector head -> camera in the head frame
     images_v{v:02d}.npy      (F, S, S, 3) uint8 RGB   (lab; wild: video.mp4 instead)
     textures_v{v:02d}.npy    (F, T, T, 3) uint8 RGB   UV-space view-dependent texture (lab)

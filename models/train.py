@@ -87,12 +87,16 @@ class LabData:
         return np.asarray(self._img[c][v][t])
 
 
-def _tex_tensor(a: np.ndarray) -> torch.Tensor:
-    """(..., T, T, 3) uint8/float -> (..., 3, T, T) float in [0, 1]."""
+def tex_tensor(a: np.ndarray, size: int | None = None) -> torch.Tensor:
+    """(B, T, T, 3) uint8/float -> (B, 3, size, size) float in [0, 1] (area-resampled when the
+    capture's texture size differs from the model's)."""
     t = torch.from_numpy(np.ascontiguousarray(a)).float()
     if a.dtype == np.uint8 or t.max() > 1.5:
         t = t / 255.0
-    return t.movedim(-1, -3)
+    t = t.movedim(-1, -3)
+    if size is not None and t.shape[-1] != size:
+        t = torch.nn.functional.interpolate(t, size=(size, size), mode="area")
+    return t
 
 
 def _save_ckpt(path: Path, **state) -> None:
@@ -125,7 +129,8 @@ def _set_dam_statistics(bundle: B.AvatarBundle, data: LabData, rng: np.random.Ge
     G_mean = torch.from_numpy(Gs.mean(0)).float()
     G_std = float((Gs - Gs.mean(0)).std())
     picks = rng.choice(len(data), size=min(64, len(data)), replace=False)
-    T_mean = torch.stack([_tex_tensor(data.mean_texture(*data.index[i])) for i in picks]).mean(0)
+    T = bundle.cfg.tex_size
+    T_mean = tex_tensor(np.stack([data.mean_texture(*data.index[i]) for i in picks]), T).mean(0)
     bundle.dam.set_statistics(G_mean, G_std, T_mean)
 
 
@@ -155,8 +160,8 @@ def train_dam(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
         picks = [data.index[i] for i in rng.integers(0, len(data), cfg.batch)]
         views = [int(rng.integers(0, data.views(c))) for c, _ in picks]
         G = torch.from_numpy(np.stack([data.G(c, t) for c, t in picks])).float()
-        T_avg = _tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]))
-        T_v = _tex_tensor(np.stack([data.texture(c, t, v) for (c, t), v in zip(picks, views)]))
+        T_avg = tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]), bundle.cfg.tex_size)
+        T_v = tex_tensor(np.stack([data.texture(c, t, v) for (c, t), v in zip(picks, views)]), bundle.cfg.tex_size)
         vd = torch.from_numpy(np.stack([data.caps[c].gt["view_dir"][t, v] for (c, t), v in zip(picks, views)]))
         mu, logstd = dam.encode(G, T_avg)
         z = mu + torch.randn_like(mu) * logstd.exp()
@@ -188,7 +193,7 @@ def dam_codes(bundle: B.AvatarBundle, data: LabData) -> torch.Tensor:
     for k in range(0, len(data), 32):
         picks = data.index[k:k + 32]
         G = torch.from_numpy(np.stack([data.G(c, t) for c, t in picks])).float()
-        T_avg = _tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]))
+        T_avg = tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]), bundle.cfg.tex_size)
         zs.append(bundle.dam.encode(G, T_avg)[0])
     return torch.cat(zs)
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from . import crop as C
 from .data import load_capture
 from .facebox import IBUG_MIRROR
-from .heatmap_landmarks import landmark_loss, make_net, save_weights, soft_argmax
+from .heatmap_landmarks import integral_points, landmark_loss, make_net, save_weights
 
 
 def random_background(S: int, rng: np.random.Generator) -> np.ndarray:
@@ -104,7 +104,7 @@ def train(lab: list[str], out: str, steps: int = 2500, batch: int = 16, S: int =
         opt.step()
         sched.step()
         with torch.no_grad():
-            err = (soft_argmax(heat, S / heat.shape[-1])[0] - pts).norm(dim=-1).mean()
+            err = (integral_points(heat, S / heat.shape[-1]) - pts).norm(dim=-1).mean()
         hist.append(float(loss))
         errs.append(float(err))
         bar.set_postfix(loss=f"{hist[-1]:.3f}", err_px=f"{np.mean(errs[-50:]):.2f}")

@@ -1,0 +1,143 @@
+"""Run a frame source in a child process, so its work never holds this process's GIL.
+
+ModernGL keeps the GIL during draw calls and read-backs, so the synthetic actor rendered in
+a thread starved the GUI thread (5 ms timer ticks stretched to 15-25 ms, measured). In a
+child process it costs the GUI nothing. Frames come back through shared memory (two slots:
+the child renders frame k+1 while the parent copies frame k); metadata and errors through a
+pipe. ``SourceUnavailable``, ``SourceLost`` and ``SourceEnded`` raised in the child are raised
+again here with the same message.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections.abc import Callable
+from multiprocessing.shared_memory import SharedMemory
+
+import numpy as np
+
+from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
+
+_ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
+_KINDS = {v: k for k, v in _ERRORS.items()}
+
+
+def _child(factory: Callable[[], FrameSource], conn, shm_name: str, shape: tuple[int, int, int]) -> None:
+    shm = SharedMemory(shm_name)
+    slots = np.ndarray((2, *shape), np.uint8, shm.buf)
+    src = factory()
+    try:
+        try:
+            src.open()
+        except SourceError as e:
+            conn.send(("error", _KINDS.get(type(e), "unavailable"), str(e)))
+            return
+        conn.send(("ok", src.name, float(getattr(src, "fps", 30.0)), getattr(src, "notice", "")))
+
+        def render(k: int):
+            t0 = time.perf_counter()
+            try:
+                g = src.read()
+            except SourceError as e:
+                return ("error", _KINDS.get(type(e), "lost"), str(e))
+            except Exception as e:  # report, the parent decides
+                return ("error", "lost", f"{type(e).__name__}: {e}")
+            if g.image.shape != shape:
+                return ("error", "lost", f"frame size {g.image.shape} != {shape}")
+            slots[k] = g.image
+            return ("frame", k, g.truth, g.position, 1e3 * (time.perf_counter() - t0))
+
+        k, ready = 0, render(0)
+        while True:
+            cmd = conn.recv()
+            if cmd != "next":
+                break
+            conn.send(ready)
+            if ready[0] == "frame":
+                k ^= 1
+            ready = render(k)  # after an error: try again (a looping video restarts, a lost one stays lost)
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        src.close()
+        del slots
+        shm.close()
+
+
+class ProcessSource:
+    """A :class:`FrameSource` whose frames are produced by ``factory()`` in a spawned process.
+
+    ``factory`` must be picklable (a module-level function or a ``functools.partial``) and
+    produce frames of ``(height, width, 3)``. ``paced`` and ``fps`` follow the inner source.
+    """
+
+    def __init__(self, factory: Callable[[], FrameSource], width: int, height: int, name: str = "",
+                 paced: bool = True, start_timeout: float = 60.0) -> None:
+        self.factory, self.shape = factory, (int(height), int(width), 3)
+        self.name, self.paced, self.fps, self.notice = name or "process source", paced, 30.0, ""
+        self.start_timeout = start_timeout
+        self._proc = None
+        self._conn = None
+        self._shm: SharedMemory | None = None
+        self.last_ms = 0.0  # time the child spent on the frame just read
+
+    def open(self) -> None:
+        if self._proc is not None:
+            return
+        ctx = mp.get_context("spawn")
+        self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
+        parent, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_child, args=(self.factory, child, self._shm.name, self.shape),
+                                 name=f"source:{self.name}", daemon=True)
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        if not parent.poll(self.start_timeout):
+            self.close()
+            raise SourceUnavailable(f"{self.name}: the source process did not start within {self.start_timeout:g} s")
+        try:
+            msg = parent.recv()
+        except EOFError:
+            self.close()
+            raise SourceUnavailable(f"{self.name}: the source process died while starting") from None
+        if msg[0] == "error":
+            self.close()
+            raise _ERRORS.get(msg[1], SourceUnavailable)(msg[2])
+        _, self.name, self.fps, self.notice = msg
+
+    def read(self) -> Grab:
+        if self._conn is None or self._shm is None:
+            raise SourceLost(f"{self.name} is not open")
+        try:
+            self._conn.send("next")
+            msg = self._conn.recv()
+        except (EOFError, BrokenPipeError, OSError):
+            self.close()
+            raise SourceLost(f"{self.name}: the source process ended unexpectedly") from None
+        if msg[0] == "error":
+            raise _ERRORS.get(msg[1], SourceLost)(msg[2])
+        _, k, truth, position, self.last_ms = msg
+        slots = np.ndarray((2, *self.shape), np.uint8, self._shm.buf)
+        image = slots[k].copy()
+        del slots
+        return Grab(image, truth, position)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send("close")
+            except (BrokenPipeError, OSError):
+                pass
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.join(5)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(2)
+            self._proc = None
+        if self._shm is not None:
+            self._shm.close()
+            self._shm.unlink()
+            self._shm = None

@@ -1,0 +1,127 @@
+"""Offline tracking of a clip for benchmarks: detect, crop, run E_I/D/C in batches, score.
+
+The tracker's own inputs only (frames + the landmark detector); ground truth is read only
+by the scoring functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from models import crop as C
+from models.adapt import Recording
+from models.bundle import AvatarBundle
+from models.camera import crop_to_frame, project, view_direction
+from models.landmarks import TrackingLandmarks, make_detector
+
+
+@dataclass
+class Track:
+    """Per-frame detector output and crops. points (N, 68, 2) frame px (NaN = no face);
+    boxes (N, 3) crop boxes; rec: the crops as a :class:`Recording`."""
+
+    points: np.ndarray
+    found: np.ndarray
+    boxes: np.ndarray
+    rec: Recording
+
+
+def detect_and_crop(frames_bgr: np.ndarray, S: int, detector: str = "studio", smoothing: float = 0.5) -> Track:
+    det = TrackingLandmarks(make_detector(detector))
+    smoother = C.BoxSmoother(smoothing)
+    N = len(frames_bgr)
+    pts = np.full((N, 68, 2), np.nan, np.float32)
+    found = np.zeros(N, bool)
+    boxes = np.zeros((N, 3))
+    crops = np.zeros((N, S, S, 3), np.uint8)
+    kps = np.full((N, 68, 2), np.nan, np.float32)
+    last_box = None
+    for i, f in enumerate(frames_bgr):
+        face = det.update(f)
+        if face is not None:
+            pts[i], found[i] = face.points, True
+            last_box = smoother(C.box_from_landmarks(face.points))
+            kps[i] = C.to_crop(face.points, last_box, S)
+        else:
+            smoother.reset()
+        box = last_box if last_box is not None else np.array([0.0, 0.0, float(min(f.shape[:2]))])
+        boxes[i] = box
+        crops[i] = C.crop(f, box, S)
+    x = torch.from_numpy(np.ascontiguousarray(crops[..., ::-1])).permute(0, 3, 1, 2).float() / 255.0
+    return Track(pts, found, boxes, Recording(x, torch.from_numpy(kps), torch.from_numpy(found)))
+
+
+@torch.no_grad()
+def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, batch: int = 32,
+            textures: bool = False) -> dict:
+    """Batched E_I -> D (-> C). Returns G (N, V, 3), H (N, 6) crop px, optionally T (N, 3, T, T)."""
+    import copy
+
+    i2z, col = bundle.i2znet, bundle.color
+    if weights is not None:
+        i2z, col = copy.deepcopy(i2z), copy.deepcopy(col)
+        i2z.load_state_dict(weights["i2z"])
+        col.load_state_dict(weights["color"])
+    i2z.eval()
+    Gs, Hs, Ts = [], [], []
+    for k in range(0, len(rec), batch):
+        z, H = i2z(rec.crops[k:k + batch], rec.keypoints[k:k + batch])
+        if textures:
+            G, T = bundle.dam.decode(z, view_direction(H))
+            Ts.append(col(T).clamp(0, 1))
+        else:
+            G = bundle.dam.decode_geometry(z)
+        Gs.append(G)
+        Hs.append(H)
+    out = {"G": torch.cat(Gs).numpy(), "H": torch.cat(Hs).numpy()}
+    if textures:
+        out["T"] = torch.cat(Ts).numpy()
+    return out
+
+
+def salient_error_256(bundle: AvatarBundle, G: np.ndarray, H_crop: np.ndarray, boxes: np.ndarray, S: int,
+                      salient_uv: np.ndarray, gt_2d: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """Per-frame mean reprojection error of the salient points (moles), in pixels at the
+    256-crop scale (the paper's input size). Shapes: G (N, V, 3), H_crop (N, 6), boxes (N, 3),
+    gt_2d (N, M, 2) frame px, visible (N, M) -> (N,) (NaN where none visible)."""
+    topo = bundle.topology
+    fid, bary = topo.locate_uv(salient_uv)
+    P = (G[:, topo.faces[fid]] * bary[None, :, :, None]).sum(2)  # (N, M, 3)
+    Hf = crop_to_frame(torch.from_numpy(H_crop).double(), torch.from_numpy(boxes).double(), S)
+    p = project(torch.from_numpy(P).double(), Hf).numpy()  # (N, M, 2) frame px
+    d = np.linalg.norm(p - gt_2d, axis=-1) * (256.0 / boxes[:, 2:3])
+    d = np.where(visible, d, np.nan)
+    with np.errstate(all="ignore"):
+        return np.nanmean(d, axis=1)
+
+
+def landmark_fit(bundle: AvatarBundle, points_crop: np.ndarray, steps: int = 60, z_reg: float = 1.0) -> dict:
+    """Classical per-frame baseline: optimise pose H and the latent expression z of the DAM
+    geometry to the detected landmarks of each frame independently (no temporal prior).
+    points_crop (N, 68, 2) crop px (NaN = no face) -> G (N, V, 3), H (N, 6)."""
+    from models.i2znet import default_pose
+
+    N = len(points_crop)
+    S = bundle.cfg.crop_size
+    K = torch.from_numpy(np.nan_to_num(points_crop)).float()
+    valid = torch.from_numpy(np.isfinite(points_crop).all((1, 2)))
+    mean, _ = default_pose(S)
+    H = torch.tensor(mean).repeat(N, 1).requires_grad_(True)
+    z = torch.zeros(N, bundle.cfg.z_dim, requires_grad=True)
+    lmk = torch.from_numpy(bundle.topology.landmark_ids)
+    opt = torch.optim.Adam([{"params": [H], "lr": 0.5}, {"params": [z], "lr": 0.05}])
+    dam = bundle.dam.eval().requires_grad_(False)
+    scale = torch.tensor([1.0, 0.01, 0.01, 0.01, 1.0, 1.0])  # radians move slower than pixels
+    for _ in range(steps):
+        G = dam.decode_geometry(z)
+        Hs = H * scale + H.detach() * (1 - scale)
+        err = ((project(G[:, lmk], Hs) - K) ** 2).sum(-1).mean(-1)
+        loss = (err * valid).sum() + z_reg * (z**2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return {"G": dam.decode_geometry(z).numpy(), "H": H.detach().numpy()}

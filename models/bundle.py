@@ -31,6 +31,7 @@ from .i2znet import I2ZNet
 from .topology import Topology, load_topology
 
 BUNDLE_FORMAT = 1
+DEFAULT_BUNDLE = Path(__file__).resolve().parent / "assets" / "default_avatar"  # committed lite avatar
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 _TOPO_KEYS = ("vertices", "faces", "uvs", "landmark_ids", "salient_uv")

@@ -4,15 +4,21 @@ ModernGL keeps the GIL during draw calls and read-backs, so the synthetic actor 
 a thread starved the GUI thread (5 ms timer ticks stretched to 15-25 ms, measured). In a
 child process it costs the GUI nothing. Frames come back through shared memory (two slots:
 the child renders frame k+1 while the parent copies frame k); metadata and errors through a
-pipe. ``SourceUnavailable``, ``SourceLost`` and ``SourceEnded`` raised in the child are raised
+socket pair. The child is ``python -m app.process_source`` (a plain subprocess: it never
+re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceUnavailable``, ``SourceLost`` and ``SourceEnded`` raised in the child are raised
 again here with the same message.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import os
+import pickle
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
@@ -85,20 +91,22 @@ class ProcessSource:
     def open(self) -> None:
         if self._proc is not None:
             return
-        ctx = mp.get_context("spawn")
         self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_child, args=(self.factory, child, self._shm.name, self.shape),
-                                 name=f"source:{self.name}", daemon=True)
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        if not parent.poll(self.start_timeout):
+        mine, theirs = socket.socketpair()
+        spec = pickle.dumps((self.factory, self._shm.name, self.shape))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._proc = subprocess.Popen([sys.executable, "-m", "app.process_source", str(theirs.fileno())],
+                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.PIPE)
+        theirs.close()
+        self._conn = Connection(mine.detach())
+        self._proc.stdin.write(spec)  # type: ignore[union-attr]
+        self._proc.stdin.close()  # type: ignore[union-attr]
+        if not self._conn.poll(self.start_timeout):
             self.close()
             raise SourceUnavailable(f"{self.name}: the source process did not start within {self.start_timeout:g} s")
         try:
-            msg = parent.recv()
-        except EOFError:
+            msg = self._conn.recv()
+        except (EOFError, OSError):
             self.close()
             raise SourceUnavailable(f"{self.name}: the source process died while starting") from None
         if msg[0] == "error":
@@ -132,12 +140,27 @@ class ProcessSource:
             self._conn.close()
             self._conn = None
         if self._proc is not None:
-            self._proc.join(5)
-            if self._proc.is_alive():
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
                 self._proc.terminate()
-                self._proc.join(2)
+                self._proc.wait(2)
             self._proc = None
         if self._shm is not None:
             self._shm.close()
             self._shm.unlink()
             self._shm = None
+
+
+def _main() -> None:
+    """Child entry point: ``python -m app.process_source FD`` with the pickled spec on stdin."""
+    factory, shm_name, shape = pickle.loads(sys.stdin.buffer.read())
+    conn = Connection(int(sys.argv[1]))
+    try:
+        _child(factory, conn, shm_name, tuple(shape))
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    _main()

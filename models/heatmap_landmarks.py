@@ -88,8 +88,7 @@ class HeatmapLandmarks:
         img = C.crop(image_bgr, crop_box, S)[..., ::-1]
         x = torch.from_numpy(np.ascontiguousarray(img)).to(self.device).permute(2, 0, 1)[None].float() / 255.0
         heat = self.net(x)
-        pts = integral_points(heat, S / heat.shape[-1])
-        peak = heat.flatten(2).max(-1).values
+        pts, peak = soft_argmax(heat, S / heat.shape[-1])  # local: unbiased by far background mass
         return C.to_frame(pts[0].cpu().numpy(), crop_box, S).astype(np.float32), float(peak.mean())
 
     def fit(self, image_bgr: np.ndarray, box: Box):

@@ -31,6 +31,9 @@ _KINDS = {v: k for k, v in _ERRORS.items()}
 
 def _child(factory: Callable[[], FrameSource], conn, shm_name: str, shape: tuple[int, int, int]) -> None:
     shm = SharedMemory(shm_name)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]  # the parent owns it
     slots = np.ndarray((2, *shape), np.uint8, shm.buf)
     src = factory()
     try:

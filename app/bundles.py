@@ -20,7 +20,7 @@ from models.config import profile
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_BUNDLE = REPO / "models" / "assets" / "default_avatar"
+DEFAULT_BUNDLE = getattr(B, "DEFAULT_BUNDLE", REPO / "models" / "assets" / "default_avatar")
 BUILD_HINT = "python -m bench.build_default_avatar --out models/assets/default_avatar"
 
 

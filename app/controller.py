@@ -7,6 +7,7 @@ and a status-bar warning for fallbacks (CPU instead of CUDA, untrained avatar).
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,11 @@ class Controller(QObject):
         self.w, self.s, self.settings, self.n = window, window.session, window.settings, window.notifier
         self.source_factory = make_source  # tests replace it
         self.spec: SourceSpec | None = None
+        self.detector_kind: str | None = None  # the source kind the tracker's detector was made for
         self.landmarks = "auto"
         self.adapt_overrides: tuple = ()  # extra AdaptConfig fields (tests, advanced users)
         self.options = ViewOptions()
+        self.screen_ms = 0.0  # camera-to-screen latency of the last packet shown
         self._restore()
 
     # ------------------------------------------------------------------ settings
@@ -90,8 +93,9 @@ class Controller(QObject):
 
     def start(self, source: FrameSource, spec: SourceSpec) -> None:
         """Switch the session to ``source`` (and the landmark detector that fits its kind)."""
-        if self.spec is None or self.spec.kind != spec.kind:
+        if self.detector_kind != spec.kind:
             self.s.set_landmarks(self.landmarks, spec.kind)
+            self.detector_kind = spec.kind
         self.spec = spec
         self.w.banner.hide()
         self.w.camera.set_source_message("")
@@ -128,10 +132,11 @@ class Controller(QObject):
     # ------------------------------------------------------------------ frames and options
     def on_packet(self, pkt: TrackPacket) -> None:
         w = self.w
+        self.screen_ms = 1e3 * (time.perf_counter() - pkt.t_capture)
         w.camera.show_packet(pkt)
         w.avatar.show_packet(pkt)
         w.plots.add(pkt)
-        w.status.show_packet(pkt)
+        w.status.show_packet(pkt, self.screen_ms)
         w.calib_panel.set_recording(pkt.recording)
         if pkt.result.n_faces > 1:
             w.status.showMessage(pkt.status, 2000)

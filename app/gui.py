@@ -9,6 +9,7 @@ import sys
 import torch
 from PySide6.QtWidgets import QApplication
 
+from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .main_window import MainWindow
 from .profiles import ProfileStore
 from .session import Session
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 
 def create_window(args: argparse.Namespace, settings: Settings | None = None, store: ProfileStore | None = None,
                   cameras: list[int] | None = None, source: FrameSource | None = None,
-                  source_spec: SourceSpec | None = None) -> MainWindow:
-    """Build everything and start the first source (``source`` overrides ``--source``, for tests)."""
+                  source_spec: SourceSpec | None = None, source_factory=None) -> MainWindow:
+    """Build everything and start the first source (``source`` overrides ``--source``, for tests;
+    ``source_factory`` replaces :func:`app.sources.make_source`)."""
     settings = settings or Settings()
     store = store or ProfileStore()
     note = ""
@@ -37,6 +39,9 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)
     c, n = window.controller, window.notifier
     c.landmarks = args.landmarks
+    c.detector_kind = source_spec.kind  # build_tracker made the detector for it
+    if source_factory is not None:
+        c.source_factory = source_factory
     window.status.set_device(str(setup.tracker.device))
     window.status.set_profile("", setup.choice.description)
     for w in setup.notices:

@@ -5,8 +5,8 @@ a thread starved the GUI thread (5 ms timer ticks stretched to 15-25 ms, measure
 child process it costs the GUI nothing. Frames come back through shared memory (two slots:
 the child renders frame k+1 while the parent copies frame k); metadata and errors through a
 socket pair. The child is ``python -m app.process_source`` (a plain subprocess: it never
-re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceUnavailable``, ``SourceLost`` and ``SourceEnded`` raised in the child are raised
-again here with the same message.
+re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceUnavailable``,
+``SourceLost`` and ``SourceEnded`` raised in the child are raised again here with the same message.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _child(factory: Callable[[], FrameSource], conn, shm_name: str, shape: tuple
         pass
     finally:
         src.close()
-        del slots
+        slots = None  # drop the view on the buffer before closing the shared memory
         shm.close()
 
 

@@ -12,14 +12,14 @@ import logging
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
+from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .calibration import CalibrationPlan
-from .detectors import make_landmarks
 from .drawing import FrameDrawer
 from .mailbox import Mailbox
 from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
 from .pipeline import Pipeline
 from .profiles import ProfileStore
-from .setup import TrackerSetup, move_tracker
+from .setup import TrackerSetup, landmarks_or_fallback, move_tracker
 from .sources import FrameSource
 from .workers.calibration import CalibrationWorker
 from .workers.capture import CaptureWorker, start_in_thread
@@ -97,9 +97,12 @@ class Session(QObject):
     def set_landmarks(self, name: str, source_kind: str) -> None:
         """Give the tracker the landmark detector that fits the source (built in the tracking thread)."""
         def swap() -> None:
-            detector, note = make_landmarks(name, source_kind)
+            notices: list[str] = []
+            detector, note = landmarks_or_fallback(name, source_kind, notices)
             self.pipeline.tracker.detector = detector
             self.pipeline.reset()
+            for n in notices:
+                self.error.emit(n)
             log.info(note)
         self.tracking.call_soon(swap)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
+
 ORG, APP = "roomfit", "roomfit-avatar"
 
 DEFAULTS: dict[str, Any] = {

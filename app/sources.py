@@ -227,6 +227,7 @@ class ArraySource:
         self.fps, self.loop, self.name, self.paced = fps, loop, name, paced
         self.fail_after = fail_after
         self.opened = 0
+        self.reads = 0
         self._i = 0
 
     def open(self) -> None:
@@ -235,7 +236,8 @@ class ArraySource:
         self.opened += 1
 
     def read(self) -> Grab:
-        if self.fail_after is not None and self._i == self.fail_after:
+        self.reads += 1
+        if self.fail_after is not None and self.reads > self.fail_after:
             self.fail_after = None
             raise SourceLost(f"{self.name} stopped delivering frames (unplugged?)")
         if self._i >= len(self.frames):

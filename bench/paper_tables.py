@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--rooms", nargs="+", default=["tungsten", "office", "window", "evening", "rgb_desk"])
-    p.add_argument("--detector", default="studio", help="landmark detector for the tracker (studio|dlib|oracle)")
+    p.add_argument("--detector", default="simulated",
+                   help="landmark detector on studio clips: simulated (GT + detector-like noise) | dlib | studio")
     p.add_argument("--cache", default="runs/paper_cache", help="captures are rendered once and reused")
     p.add_argument("--frames", type=int, default=None, help="frames per wild clip (quick 40, full 240)")
     p.add_argument("--adapt-steps", type=int, default=None, help="adaptation steps (quick 15, full 150)")

@@ -20,7 +20,7 @@ from models.data import load_capture
 from models.losses import DAWeights
 from models.metrics import temporal_stability
 
-from .track_eval import detect_and_crop, landmark_fit, predict, salient_error_256
+from .track_eval import SimulatedDetector, detect_and_crop, landmark_fit, predict, salient_error_256
 
 ROWS = ("without_da", "flrc_only", "full_da", "landmark_fit")
 
@@ -47,7 +47,9 @@ def run_clip(bundle: AvatarBundle, capture: Path, detector: str, adapt_cfg: Adap
     cap = load_capture(capture)
     frames = cap.video_frames()
     S = bundle.cfg.crop_size
-    track = detect_and_crop(frames, S, detector)
+    det = SimulatedDetector(cap.gt["landmarks"][:, 0], seed=cap.manifest["seed"]) if detector == "simulated" \
+        else detector
+    track = detect_and_crop(frames, S, det)
     n = len(frames)
     a_idx, e_idx = np.arange(0, n // 2), np.arange(n // 2, n)
     rec_a, rec_e = track.rec.subset(slice(0, n // 2)), track.rec.subset(slice(n // 2, n))

@@ -142,9 +142,19 @@ class I2ZNet(nn.Module):
             heat = F.interpolate(heat, size=cfg.crop_size // 4, mode="bilinear", align_corners=False)
         return heat
 
+    @staticmethod
+    def _frozen(m: nn.Module | None) -> bool:
+        p = next(m.parameters(), None) if m is not None else None
+        return p is not None and not p.requires_grad
+
     def forward(self, image: Tensor, keypoints: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        taps = self.backbone(image)
-        heat = self.heatmaps(image, keypoints)
+        # numpy HWC -> permute gives channels-last strides; oneDNN's channels-last conv backward
+        # crashes (segfault) for some small shapes in this torch build, so normalise the layout
+        image = image.contiguous()
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self._frozen(self.backbone)):
+            taps = self.backbone(image)  # frozen streams run without building a graph
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self._frozen(self.hourglass)):
+            heat = self.heatmaps(image, keypoints)
         pz, ph = [], []
         for i, net in zip(self.levels, self.level_nets):
             feat = taps[i]

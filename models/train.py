@@ -250,7 +250,7 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
                 kps.append(kp)
                 gts.append(gt)
                 zgt.append(z_gt_all[r])
-        x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float()
+        x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().contiguous()
         K = torch.from_numpy(np.stack(kps)).float()
         K_gt = torch.from_numpy(np.stack(gts)).float()
         z_gt = torch.stack(zgt)

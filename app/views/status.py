@@ -29,8 +29,9 @@ class StatusBar(QStatusBar):
         self.profile.setText(f"{avatar} \u2022 profile: {name or 'base avatar'}" if avatar else
                              f"profile: {name or 'base avatar'}")
 
-    def show_packet(self, pkt: TrackPacket) -> None:
-        self.fps.setText(f"{pkt.fps:4.1f} FPS \u2022 {pkt.timings.get('latency', 0):3.0f} ms \u2022 "
+    def show_packet(self, pkt: TrackPacket, screen_ms: float) -> None:
+        """``screen_ms``: camera-to-screen latency of this packet (capture -> GUI)."""
+        self.fps.setText(f"{pkt.fps:4.1f} FPS \u2022 {screen_ms:3.0f} ms camera-to-screen \u2022 "
                          f"dropped {pkt.dropped}")
         if pkt.notice and pkt.notice not in self.warnings:
             self.add_warning(pkt.notice)

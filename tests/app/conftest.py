@@ -4,6 +4,7 @@ synthetic actor, and helpers that wait on the event loop."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +53,13 @@ def make_window(qtbot, app_env, tiny_bundle):
     """Factory: a window on ``source`` (spec text or a FrameSource) with the tiny bundle."""
     windows = []
 
-    def make(source="synthetic:lab", *argv: str, source_obj=None, spec=None):
+    def make(source="synthetic:lab", *argv: str, source_obj=None, spec=None, isolate=False):
         from app.gui import create_window
+        from app.sources import make_source
 
         args = make_args("--bundle", str(tiny_bundle), "--source", source, *argv)
-        w = create_window(args, cameras=[], source=source_obj, source_spec=spec)
+        factory = partial(make_source, isolate=isolate)  # in-thread synthetic actor: faster start in tests
+        w = create_window(args, cameras=[], source=source_obj, source_spec=spec, source_factory=factory)
         w.session.retry_s = 0.2
         qtbot.addWidget(w)
         w.show()

@@ -15,7 +15,6 @@ from models.topology import make_test_mesh
 
 
 def write_fake_lab(path: Path, frames: int = 24, views: int = 3, size: int = 96, T: int = 32, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
     topo = make_test_mesh()
     V0 = topo.vertices
     # two smooth "expressions": jaw drop below y>0.3 and brow raise above y<-0.4

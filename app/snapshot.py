@@ -1,0 +1,60 @@
+"""Open the real window, let it track for a while, and save a screenshot of the screen.
+
+``python -m app.snapshot OUT.png [--bundle PATH] [--source SPEC] [--seconds S] [--calibrate]``
+
+Used by the Xvfb test (``tests/app/test_xvfb_window.py``) and for the README screenshot. On an
+X server (``QT_QPA_PLATFORM=xcb``) it grabs the screen itself (what a user would see); on
+the offscreen platform it renders the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("--bundle", default=None)
+    ap.add_argument("--source", default="synthetic:lab")
+    ap.add_argument("--seconds", type=float, default=6.0, help="track this long before the shot")
+    ap.add_argument("--calibrate", action="store_true", help="start a calibration first (shows the panel busy)")
+    ap.add_argument("--size", default="1400x860")
+    a = ap.parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from .cli import build_parser
+    from .gui import create_window
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    args = build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []))
+    w = create_window(args, cameras=[])
+    wd, ht = (int(v) for v in a.size.split("x"))
+    w.resize(wd, ht)
+    w.move(0, 0)
+    w.show()
+    found = []
+    w.session.packet.connect(lambda p: found.append(p.result.found))
+    for d in list(w.notifier.dialogs):
+        d.close()  # the bundle dialog would cover the window in the picture
+    if a.calibrate:
+        w.controller.start_calibration(3.0)
+    end = time.time() + a.seconds + 30
+    while time.time() < end and (sum(found) < 10 or time.time() < end - 30):
+        app.processEvents()
+        time.sleep(0.01)
+    w.plots.refresh()
+    app.processEvents()
+    shot = app.primaryScreen().grabWindow(0) if app.platformName() == "xcb" else w.grab()
+    ok = shot.save(a.out)
+    frames = sum(found)
+    w.close()
+    print(f"snapshot: {a.out} ({shot.width()}x{shot.height()}, platform {app.platformName()}, "
+          f"{frames} tracked frames, saved={ok})")
+    return 0 if ok and frames > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Measure how responsive the window stays: the longest GUI event-loop stall, per phase.
+
+``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 150]
+[--idle 5] [--json OUT]``
+
+A 5 ms QTimer runs in the GUI thread under ``app.exec()``; every gap between two ticks is
+recorded while the app only tracks (idle), while a calibration records, and while it
+adapts. A gap longer than 5 ms is time the event loop could not run (a stall). Also reports
+the tracking FPS/latency the window saw in each phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def _summary(gaps: list[float], pkts: list) -> dict:
+    g = 1e3 * np.asarray(gaps) if gaps else np.zeros(1)
+    lat = [p.timings.get("latency", np.nan) for p in pkts]
+    span = pkts[-1].t_done - pkts[0].t_done if len(pkts) > 1 else 0.0
+    return {"max_stall_ms": float(g.max()), "p99_gap_ms": float(np.percentile(g, 99)),
+            "p50_gap_ms": float(np.percentile(g, 50)), "ticks": len(gaps),
+            "fps": (len(pkts) - 1) / span if span > 0 else 0.0,
+            "latency_p50_ms": float(np.nanpercentile(lat, 50)) if lat else None,
+            "latency_p95_ms": float(np.nanpercentile(lat, 95)) if lat else None,
+            "dropped": (pkts[-1].dropped - pkts[0].dropped) if pkts else 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bundle", default=None)
+    ap.add_argument("--source", default="synthetic:tungsten")
+    ap.add_argument("--seconds", type=float, default=10.0, help="calibration recording length")
+    ap.add_argument("--steps", type=int, default=150, help="adaptation steps")
+    ap.add_argument("--idle", type=float, default=5.0, help="seconds of plain tracking measured first")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .cli import build_parser
+    from .gui import create_window
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    w = create_window(build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else [])),
+                      cameras=[])
+    w.settings.set("calib/steps", a.steps)
+    w.show()
+    phase = {"name": "warmup", "t": time.perf_counter()}
+    gaps: dict[str, list[float]] = {}
+    pkts: dict[str, list] = {}
+    last = [time.perf_counter()]
+    done: list = []
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.setdefault(phase["name"], []).append(now - last[0])
+        last[0] = now
+        name, since = phase["name"], now - phase["t"]
+        if name == "warmup" and len(pkts.get("warmup", [])) > 30:
+            phase.update(name="idle", t=now)
+        elif name == "idle" and since > a.idle:
+            phase.update(name="recording", t=now)
+            w.controller.start_calibration(a.seconds)
+        elif name == "recording" and w.session.calibration == "adapting":
+            phase.update(name="adapting", t=now)
+        elif name == "adapting" and done:
+            phase.update(name="after", t=now)
+            QTimer.singleShot(500, app.quit)
+
+    w.session.packet.connect(lambda p: pkts.setdefault(phase["name"], []).append(p))
+    w.session.calib_done.connect(done.append)
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+    QTimer.singleShot(int(1e3 * (a.idle + a.seconds + 900)), app.quit)  # safety net
+    app.exec()
+    report = {"source": a.source, "bundle": w.session.setup.choice.description, "steps": a.steps,
+              "record_seconds": a.seconds, "platform": app.platformName(),
+              "calibration": done[0].summary() if done else None,
+              **{ph: _summary(gaps.get(ph, []), pkts.get(ph, [])) for ph in ("idle", "recording", "adapting")}}
+    w.close()
+    text = json.dumps(report, indent=2)
+    print(text)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

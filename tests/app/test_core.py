@@ -1,0 +1,105 @@
+"""Non-GUI pieces: the capture loop, the process-isolated synthetic source, the calibration
+recorder, atomic room profiles, CLI parsing."""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from app.cli import build_parser
+from app.loops import CaptureLoop
+from app.mailbox import Mailbox
+from app.packets import FramePacket
+from app.process_source import ProcessSource
+from app.profiles import ProfileError, ProfileStore
+from app.recorder import CalibrationRecorder
+from app.sources import ArraySource, SourceSpec, SourceUnavailable
+from app.synthetic import SyntheticSource
+from models.tracker import FrameResult
+
+
+def test_source_specs():
+    assert SourceSpec.parse("webcam") == SourceSpec("webcam", index=0)
+    assert SourceSpec.parse("webcam:2").index == 2
+    assert SourceSpec.parse("video:/a/b.mp4").path == "/a/b.mp4"
+    assert SourceSpec.parse("synthetic").room == "lab" and SourceSpec.parse("synthetic:window").room == "window"
+    for bad in ("webcam:x", "video", "camera"):
+        with pytest.raises(ValueError):
+            SourceSpec.parse(bad)
+    a = build_parser().parse_args(["--headless", "--frames", "5", "--json", "o.json", "--tracks", "t.npz",
+                                   "--calibrate", "3", "--device", "cpu", "--profile", "Office"])
+    assert (a.headless, a.frames, a.calibrate, a.device, a.profile) == (True, 5, 3.0, "cpu", "Office")
+
+
+def test_capture_loop_mirrors_frames_and_ground_truth():
+    img = np.zeros((10, 20, 3), np.uint8)
+    img[:, 0] = 255
+    truth = np.zeros((1, 68, 2), np.float32)
+    truth[..., 0] = 2.0
+    box: Mailbox[FramePacket] = Mailbox()
+    loop = CaptureLoop(ArraySource([img], [truth], paced=False), box, mirror=lambda: True, max_frames=1)
+    loop.run(threading.Event())
+    pkt = box.take(1)
+    assert pkt.image[:, -1].min() == 255 and pkt.image[:, 0].max() == 0
+    assert np.allclose(pkt.truth[..., 0], 17.0)
+
+
+def test_process_source_renders_the_actor_in_a_child_process():
+    src = ProcessSource(partial(SyntheticSource, "window", width=160, height=120), 160, 120, name="synthetic:window")
+    src.open()
+    try:
+        grabs = [src.read() for _ in range(3)]
+    finally:
+        src.close()
+    assert [g.position for g in grabs] == [0, 1, 2]
+    assert grabs[0].image.shape == (120, 160, 3) and grabs[0].truth.shape == (1, 68, 2)
+    assert not np.array_equal(grabs[0].image, grabs[2].image)
+    bad = ProcessSource(partial(SyntheticSource, "moon"), 160, 120, name="synthetic:moon")
+    with pytest.raises(SourceUnavailable, match="unknown room 'moon'"):
+        bad.open()
+
+
+def _result(found: bool, box=(10.0, 10.0, 40.0)) -> FrameResult:
+    if not found:
+        return FrameResult(0, 0.0, False, "no face in view")
+    pts = np.full((68, 2), 30.0, np.float32)
+    return FrameResult(0, 0.0, True, box=np.array(box), detected=pts)
+
+
+def test_recorder_makes_crops_and_breaks_pairs_at_gaps():
+    rec = CalibrationRecorder(seconds=1.0, crop_size=16, max_gap=2)
+    img = np.full((64, 64, 3), 100, np.uint8)
+    for i, t, found in ((0, 0.0, True), (1, 0.1, True), (2, 0.2, False), (6, 0.6, True), (7, 1.2, True)):
+        done = rec.add(FramePacket(i, t, img, 0.0), _result(found))
+    assert done
+    r = rec.recording()
+    # frames 0, 1, (2: no face), gap of 3 -> placeholder, 6, 7
+    assert r.crops.shape == (6, 3, 16, 16) and r.keypoints.shape == (6, 68, 2)
+    assert r.valid.tolist() == [True, True, False, False, True, True]
+    assert torch.isnan(r.keypoints[2]).all() and rec.skipped == 3
+    assert torch.allclose(r.keypoints[0], torch.full((68, 2), (30.0 - 10.0) * 16 / 40.0))
+    assert 0.35 < float(r.crops[0].mean()) < 0.45
+
+
+def test_profiles_are_atomic_and_never_half_written(tmp_path, monkeypatch):
+    store = ProfileStore(tmp_path)
+    w = {"i2z": {"a": torch.ones(2)}, "color": {"b": torch.zeros(3)}}
+    info = store.save("Living room", w, "fp1", {"note": 1})
+    loaded, _ = store.load("Living room", "fp1")
+    assert torch.equal(loaded["i2z"]["a"], w["i2z"]["a"])
+    with pytest.raises(ProfileError, match="another avatar"):
+        store.load("Living room", "fp2")
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("safetensors.torch.save_file", crash)
+    with pytest.raises(OSError):
+        store.save("Kitchen", w, "fp1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [info.slug], "no temp or partial folder left"
+    assert [p.name for p in store.list()] == ["Living room"]
+    assert store.unique_name("Living room") == "Living room (2)"

@@ -1,0 +1,48 @@
+"""bench.paper_tables --quick on a tiny avatar produces every key the issue names."""
+
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.gl]
+
+
+@pytest.fixture(scope="module")
+def tiny_head_bundle(tmp_path_factory):
+    from models.config import profile
+    from models.train import TrainConfig, train
+    from studio.capture import capture_lab
+
+    d = tmp_path_factory.mktemp("pt")
+    lab = capture_lab(0, 3, 6, d / "lab", size=96, tex_size=64)
+    cfg = profile("tiny").replace(topology="head_v1")
+    train("tiny", [lab], d / "work", d / "bundle", TrainConfig(dam_steps=15, i2z_steps=15, batch=4, i2z_batch=2),
+          model_cfg=cfg, provenance={"person": 0})
+    return d / "bundle", d
+
+
+def test_quick_tables_have_every_key(tiny_head_bundle):
+    from bench import paper_tables
+
+    bundle, d = tiny_head_bundle
+    out = d / "tables"
+    rc = paper_tables.main(["--profile", "tiny", "--bundle", str(bundle), "--out", str(out), "--quick",
+                            "--cache", str(d / "cache"), "--frames", "10", "--adapt-steps", "2",
+                            "--variant-steps", "3", "--heldout-frames", "4"])
+    assert rc == 0
+    r = json.loads((out / "results.json").read_text())
+    for k in ("table1", "table2", "table3", "fig10", "machine", "seconds", "quick", "git_commit"):
+        assert k in r, k
+    assert r["quick"] is True
+    t1 = r["table1"]
+    rooms = [k for k in t1 if k != "average"]
+    assert len(rooms) == 5
+    for key in rooms + ["average"]:
+        for row in ("without_da", "flrc_only", "full_da", "landmark_fit"):
+            assert {"temporal", "reprojection"} <= set(t1[key][row]), (key, row)
+    for v in ("scratch", "backbone", "backbone_skip", "backbone_skip_keypoints"):
+        assert {"geometry", "texture", "temporal"} <= set(r["table2"][v])
+        for p in ("view", "color", "light", "jitter", "background"):
+            assert {"geometry", "headpose", "texture"} <= set(r["table3"][v][p])
+    assert set(r["fig10"]) == {"256", "224", "192", "160", "128", "96", "64"}
+    assert (out / "tables.md").exists() and (out / "fig10.png").stat().st_size > 1000

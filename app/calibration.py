@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +40,7 @@ class CalibrationPlan:
     room: str = ""  # a hint for the automatic profile name (e.g. the source)
     overrides: tuple[tuple[str, object], ...] = ()  # other AdaptConfig fields, e.g. (("lr", 1e-4),)
     threads: int = 1  # torch intra-op threads of the calibration thread (tracking keeps its own)
+    nice: int = 10  # lower the calibration thread's CPU priority (Linux) so tracking and the GUI come first
 
     def adapt_config(self) -> AdaptConfig:
         return replace(AdaptConfig(), steps=int(self.steps), **dict(self.overrides))
@@ -53,6 +56,7 @@ def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, sto
     """Adapt, and on acceptance save the profile and hot-swap the tracker's weights."""
     t0 = time.perf_counter()
     torch.set_num_threads(max(1, plan.threads))
+    _background_priority(plan.nice)
     n, n_valid = len(recording), int(recording.valid.sum()) if len(recording) else 0
     if n_valid < 4:
         return CalibOutcome("kept the current model", f"only {n_valid} of {n} recorded frames had a face; "
@@ -87,6 +91,17 @@ def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, sto
             log.error(save_error)
     tracker.load_adapted(result.weights)  # atomic, between two frames
     return replace(out, profile=saved, save_error=save_error)
+
+
+def _background_priority(nice: int) -> None:
+    """Renice the calling thread (Linux threads have their own nice value); no-op elsewhere."""
+    if nice <= 0 or not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
+    except OSError as e:
+        log.info("could not lower the calibration thread's priority: %s", e)
 
 
 def _clean(d: dict) -> dict:

@@ -27,13 +27,15 @@ def euler_from_matrix(R: np.ndarray) -> np.ndarray:
     return np.array([math.atan2(R[2, 1], R[2, 2]), ry, math.atan2(R[1, 0], R[0, 0])])
 
 
-def avatar_pose(H_frame: np.ndarray, opts: ViewOptions, size: int, radius: float) -> np.ndarray:
+def avatar_pose(H_frame: np.ndarray, opts: ViewOptions, size: int, centre: np.ndarray, radius: float) -> np.ndarray:
     """H for the avatar view: the camera head rotation ("posed") or none ("frontal"), with the
-    orbit on top, centred and scaled to fit. -> (6,)"""
+    orbit on top; the face (``centre``, ``radius`` of its landmarks, model units) is centred in
+    the view and fills about 60 % of it at zoom 1. -> (6,)"""
     R_head = rotation_matrix_np(H_frame[1:4]) if opts.avatar_mode == "posed" else np.eye(3)
     R = rotation_matrix_np(np.array([opts.pitch, opts.yaw, 0.0])) @ R_head
-    f = 0.42 * size * opts.zoom / max(radius, 1e-6)
-    return np.array([f, *euler_from_matrix(R), size / 2.0, size / 2.0])
+    f = 0.3 * size * opts.zoom / max(radius, 1e-6)
+    c = f * (R @ np.asarray(centre, np.float64))
+    return np.array([f, *euler_from_matrix(R), size / 2.0 - c[0], size / 2.0 - c[1]])
 
 
 def _backdrop(size: int) -> np.ndarray:
@@ -46,7 +48,9 @@ class FrameDrawer:
 
     def __init__(self, topology: Topology, use_gl: bool = True) -> None:
         self.topology = topology
-        self.radius = float(np.linalg.norm(topology.vertices - topology.vertices.mean(0), axis=1).max())
+        lm = topology.vertices[topology.landmark_ids].astype(np.float64)
+        self.centre = lm.mean(0)  # the face, not the whole head, is what the view frames
+        self.radius = float(np.linalg.norm(lm - self.centre, axis=1).max())
         self.notice = ""
         self.gl = False
         self._backdrops: dict[int, np.ndarray] = {}
@@ -106,7 +110,7 @@ class FrameDrawer:
         bg = self.backdrop(size)
         if G is None or alpha <= 0.0:
             return bg
-        H = avatar_pose(np.asarray(H_frame, np.float64), opts, size, self.radius)
+        H = avatar_pose(np.asarray(H_frame, np.float64), opts, size, self.centre, self.radius)
         if self.gl:
             img = self._face.render_rgb_only(G, H, texture, (size, size), bg)
             if opts.avatar_wireframe:

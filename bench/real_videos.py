@@ -28,7 +28,7 @@ from models.metrics import temporal_stability
 from models.tracker import Tracker
 
 from .common import git_commit, machine, md_table, run_dir, write_json
-from .track_eval import detect_and_crop, predict
+from .track_eval import TEMPORAL_OFFSET, detect_and_crop, predict
 
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -107,7 +107,7 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
     after = predict(bundle, rec_e, ad.weights, textures=True) if ad.weights is not None else before
     for name, pred in (("before", before), ("after", after)):
         lm = projected_landmarks(bundle, pred, boxes_e)[found_e]
-        res[name] = {"temporal": temporal_stability(pred["G"][found_e]),
+        res[name] = {"temporal": temporal_stability(pred["G"][found_e], offset=TEMPORAL_OFFSET),
                      "landmark_error_px": float(np.linalg.norm(lm - det_e[found_e], axis=-1).mean()),
                      "landmark_stability_2d": temporal_stability(lm, offset=0.1)}
     res["detector_landmark_stability_2d"] = temporal_stability(det_e[found_e], offset=0.1)

@@ -39,7 +39,7 @@ class PlotsView(pg.GraphicsLayoutWidget):
             p.showGrid(x=False, y=True, alpha=0.25)
             p.hideAxis("bottom")
             if len(keys) > 1:
-                p.addLegend(offset=(2, 2), labelTextSize="7pt")
+                p.addLegend(offset=(2, 2), labelTextSize="7pt", brush=pg.mkBrush(20, 20, 24, 210))
             self.plots[title] = p
             for k in keys:
                 self.curves[k] = p.plot(pen=pg.mkPen(pens[k], width=1.5), name=k)

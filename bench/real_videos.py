@@ -24,6 +24,7 @@ import torch
 from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.camera import crop_to_frame, project
+from models.data import read_video
 from models.metrics import temporal_stability
 from models.tracker import Tracker
 
@@ -31,20 +32,6 @@ from .common import git_commit, machine, md_table, run_dir, write_json
 from .track_eval import TEMPORAL_OFFSET, detect_and_crop, predict
 
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
-
-def read_video(path: Path) -> np.ndarray:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    if not frames:
-        raise RuntimeError(f"{path}: no readable frames")
-    return np.stack(frames)
 
 
 def projected_landmarks(bundle, pred, boxes) -> np.ndarray:

@@ -78,19 +78,24 @@ class Capture:
 
     def video_frames(self) -> np.ndarray:
         """Decode video.mp4 (wild captures). -> (F, H, W, 3) uint8 BGR."""
-        import cv2
+        return read_video(self.path / "video.mp4")
 
-        cap = cv2.VideoCapture(str(self.path / "video.mp4"))
-        frames = []
-        while True:
-            ok, f = cap.read()
-            if not ok:
-                break
-            frames.append(f)
-        cap.release()
-        if not frames:
-            raise CaptureError(f"{self.path / 'video.mp4'} has no readable frames")
-        return np.stack(frames)
+
+def read_video(path: str | Path) -> np.ndarray:
+    """Decode every frame of a video file. -> (F, H, W, 3) uint8 BGR; CaptureError if none."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    if not frames:
+        raise CaptureError(f"{path} has no readable frames (missing, corrupt or an unsupported codec)")
+    return np.stack(frames)
 
 
 def load_capture(path: str | Path) -> Capture:

@@ -105,6 +105,17 @@ def _save_ckpt(path: Path, **state) -> None:
     tmp.replace(path)
 
 
+def _resume(ckpt: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, hist: dict, seed: int, name: str):
+    """Continue from ``ckpt`` when it exists. -> (history, start step, rng)."""
+    if not ckpt.exists():
+        return hist, 0, np.random.default_rng(seed)
+    st = torch.load(ckpt, weights_only=True)
+    model.load_state_dict(st["model"])
+    opt.load_state_dict(st["opt"])
+    log.info("%s: resumed at step %d", name, st["step"])
+    return st["hist"], st["step"], np.random.default_rng(seed + st["step"])
+
+
 def _plot(history: dict[str, list[float]], path: Path, title: str) -> None:
     import matplotlib
 
@@ -137,20 +148,11 @@ def _set_dam_statistics(bundle: B.AvatarBundle, data: LabData, rng: np.random.Ge
 def train_dam(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
     """VAE training of the DAM; resumes from ``work/dam.pt``. Returns the loss history."""
     dam = bundle.dam
-    rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.Adam(dam.parameters(), lr=cfg.dam_lr)
     ckpt = work / "dam.pt"
-    hist: dict[str, list[float]] = {"total": [], "geometry": [], "texture": [], "kl": []}
-    start = 0
-    if ckpt.exists():
-        st = torch.load(ckpt, weights_only=True)
-        dam.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        hist, start = st["hist"], st["step"]
-        rng = np.random.default_rng(cfg.seed + start)
-        log.info("DAM: resumed at step %d", start)
-    else:
+    hist, start, rng = _resume(ckpt, dam, opt, {"total": [], "geometry": [], "texture": [], "kl": []}, cfg.seed, "DAM")
+    if start == 0:
         _set_dam_statistics(bundle, data, rng)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.dam_steps, eta_min=cfg.dam_lr * 0.05,
                                                        last_epoch=start - 1 if start else -1)
@@ -219,20 +221,11 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
     S = bundle.cfg.crop_size
     dam.eval().requires_grad_(False)
     z_gt_all = dam_codes(bundle, data)
-    rng = np.random.default_rng(cfg.seed + 1)
     torch.manual_seed(cfg.seed + 1)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.i2z_lr)
     ckpt = work / "i2z.pt"
-    hist: dict[str, list[float]] = {"total": [], "z": [], "H": [], "view": []}
-    start = 0
-    if ckpt.exists():
-        st = torch.load(ckpt, weights_only=True)
-        net.load_state_dict(st["model"])
-        opt.load_state_dict(st["opt"])
-        hist, start = st["hist"], st["step"]
-        rng = np.random.default_rng(cfg.seed + 1 + start)
-        log.info("I2ZNet: resumed at step %d", start)
+    hist, start, rng = _resume(ckpt, net, opt, {"total": [], "z": [], "H": [], "view": []}, cfg.seed + 1, "I2ZNet")
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.i2z_steps, eta_min=cfg.i2z_lr * 0.05,
                                                        last_epoch=start - 1 if start else -1)
     lmk = torch.from_numpy(bundle.topology.landmark_ids)

@@ -9,7 +9,9 @@ from .cli import register
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kind", choices=["lab", "wild"], required=True)
+    p.add_argument("--kind", choices=["lab", "wild", "perturb", "sweep"], required=True,
+                   help="lab | wild | perturb (a Table 3 set: lab views + --perturbation) | sweep (Fig. 10 crops)")
+    p.add_argument("--perturbation", default=None, help="perturb: view, color, light, jitter or background")
     p.add_argument("--person", type=int, default=0, help="person seed (identity shape and skin)")
     p.add_argument("--views", type=int, default=8, help="lab: number of synchronised views")
     p.add_argument("--room", default=None, help="wild: room name (tungsten, office, window, evening, rgb_desk)")
@@ -32,7 +34,21 @@ def _run(a: argparse.Namespace) -> int:
     try:
         if a.frames <= 0:
             raise CaptureInputError(f"--frames must be positive, got {a.frames}")
-        if a.kind == "lab":
+        if a.kind in ("perturb", "sweep"):
+            from . import perturb
+
+            if a.kind == "perturb" and a.perturbation not in perturb.PERTURBATIONS:
+                raise CaptureInputError(f"--perturbation must be one of {', '.join(perturb.PERTURBATIONS)}")
+            views = a.views if a.kind == "perturb" and a.perturbation == "view" else 1
+            size = a.size or (320 if a.kind == "sweep" else 160)
+            tmp_out = capture_lab(a.person, views, a.frames, a.out, size=size, tex_size=a.tex_size,
+                                  seed=a.seed, kind=a.performance, progress=progress)
+            if a.kind == "perturb":
+                perturb.perturb_capture(tmp_out, a.perturbation, seed=a.seed or 0)
+            else:
+                perturb.resolution_sweep(tmp_out)
+            out = tmp_out
+        elif a.kind == "lab":
             out = capture_lab(a.person, a.views, a.frames, a.out, size=a.size or 160, tex_size=a.tex_size,
                               seed=a.seed, kind=a.performance, progress=progress)
         else:

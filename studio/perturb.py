@@ -51,3 +51,63 @@ def downsample(crop: np.ndarray, size: int, out_size: int) -> np.ndarray:
     """Fig. 10: the face seen at ``size`` pixels, brought to the network's input size."""
     small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     return cv2.resize(small, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+
+
+def perturb_capture(path, kind: str, seed: int = 0) -> dict:
+    """Apply a Table 3 perturbation in place to every image of a (lab) capture folder.
+
+    ``jitter`` also moves the 2D ground truth (landmarks, salient points) with the similarity
+    transform and drops H (no longer a weak-perspective pose of the image). ``view`` needs no
+    change (the capture's synchronised views are the test). Returns what was applied.
+    """
+    import json
+    from pathlib import Path
+
+    from models.data import image_file, load_capture, mask_file
+
+    if kind not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {kind!r}; choose one of {', '.join(PERTURBATIONS)}")
+    path = Path(path)
+    cap = load_capture(path)
+    rng = np.random.default_rng(seed)
+    gt = dict(cap.gt)
+    for v in range(cap.views):
+        imgs = np.array(cap.images(v))
+        masks = cap.masks(v) if (path / mask_file(v)).exists() else np.zeros(imgs.shape[:3], bool)
+        for t in range(len(imgs)):
+            if kind == "color":
+                imgs[t] = color(imgs[t], rng)
+            elif kind == "light":
+                imgs[t] = light(imgs[t], rng)
+            elif kind == "background":
+                imgs[t] = background(imgs[t], masks[t], rng)
+            elif kind == "jitter":
+                imgs[t], M = jitter(imgs[t], rng)
+                for key in ("landmarks", "salient"):
+                    p = gt[key][t, v]
+                    gt[key][t, v] = p @ M[:, :2].T + M[:, 2]
+        np.save(path / image_file(v), imgs)
+    if kind == "jitter":
+        gt["H"] = np.full_like(gt["H"], np.nan)
+    np.savez_compressed(path / "gt.npz", **gt)
+    m = json.loads((path / "manifest.json").read_text())
+    m["perturbation"] = {"kind": kind, "seed": seed}
+    (path / "manifest.json").write_text(json.dumps(m, indent=2))
+    return m["perturbation"]
+
+
+def resolution_sweep(path, sizes=CROP_SIZES, out_size: int = 256) -> None:
+    """Fig. 10 set: for view 0 of a lab capture, the canonical face crop seen at each size and
+    brought back to ``out_size``; writes ``sweep_<size>.npy`` (F, out, out, 3) uint8."""
+    from pathlib import Path
+
+    from models import crop as C
+    from models.data import load_capture
+
+    path = Path(path)
+    cap = load_capture(path)
+    imgs = cap.images(0)
+    for size in sizes:
+        out = np.stack([downsample(C.crop(np.asarray(imgs[t]), C.box_from_landmarks(cap.gt["landmarks"][t, 0]),
+                                          out_size), size, out_size) for t in range(cap.frames)])
+        np.save(path / f"sweep_{size}.npy", out)

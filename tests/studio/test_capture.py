@@ -124,3 +124,26 @@ def test_interrupted_capture_leaves_nothing_complete(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         capture.capture_lab(0, 1, 4, tmp_path / "cap", size=64, tex_size=32, progress=progress)
     assert not (tmp_path / "cap").exists() and not list(tmp_path.glob(".*partial"))
+
+
+def test_perturbation_and_sweep_sets(tmp_path):
+    from studio import perturb
+    from studio.capture import capture_lab
+
+    clean = load_capture(capture_lab(0, 1, 2, tmp_path / "clean", size=96, tex_size=32, seed=5))
+    path = capture_lab(0, 1, 2, tmp_path / "jit", size=96, tex_size=32, seed=5)
+    assert perturb.perturb_capture(path, "jitter", seed=1)["kind"] == "jitter"
+    jit = load_capture(path)
+    assert not np.array_equal(jit.images(0), clean.images(0))
+    assert not np.allclose(jit.gt["landmarks"], clean.gt["landmarks"])  # ground truth follows the warp
+    path = capture_lab(0, 1, 2, tmp_path / "col", size=96, tex_size=32, seed=5)
+    perturb.perturb_capture(path, "color", seed=1)
+    col = load_capture(path)
+    assert np.allclose(col.gt["landmarks"], clean.gt["landmarks"])
+    assert not np.array_equal(col.images(0), clean.images(0))
+    with pytest.raises(ValueError, match="unknown perturbation"):
+        perturb.perturb_capture(path, "fog")
+    perturb.resolution_sweep(tmp_path / "clean", sizes=(256, 64))
+    a, b = np.load(tmp_path / "clean" / "sweep_256.npy"), np.load(tmp_path / "clean" / "sweep_64.npy")
+    assert a.shape == b.shape == (2, 256, 256, 3)
+    assert np.abs(a.astype(float) - b).mean() > 1.0  # the 64 px face lost detail

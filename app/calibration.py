@@ -46,6 +46,24 @@ class CalibrationPlan:
         return replace(AdaptConfig(), steps=int(self.steps), **dict(self.overrides))
 
 
+def warm_up(tracker: Tracker | None = None) -> float:
+    """Run one tiny optimiser step so that torch's lazy imports (the first Adam step pulls in
+    ~800 modules: torch._dynamo, sympy, ...) happen now and not in the middle of a calibration,
+    where they held the GIL and stalled the GUI for up to 150 ms (measured); and build the
+    avatar's texel map (cached on its topology) that the adaptation needs. -> seconds taken"""
+    t0 = time.perf_counter()
+    if tracker is not None:
+        tracker.bundle.topology.texel_map(tracker.cfg.tex_size)
+    m = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam([{"params": m.parameters(), "lr": 1e-3}])
+    loss = m(torch.rand(3, 2)).pow(2).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(m.parameters()), 1.0)
+    opt.step()
+    return time.perf_counter() - t0
+
+
 def default_profile_name(room: str = "") -> str:
     return f"{room or 'Room'} {time.strftime('%Y-%m-%d %H:%M')}"
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from models.topology import Topology
+from render.overlay import OverlayStyle
 from render.reference import rotation_matrix_np, transform_np
 
 from .packets import ViewOptions
@@ -38,6 +39,15 @@ def avatar_pose(H_frame: np.ndarray, opts: ViewOptions, size: int, centre: np.nd
     return np.array([f, *euler_from_matrix(R), size / 2.0 - c[0], size / 2.0 - c[1]])
 
 
+STYLE = OverlayStyle()
+
+
+def _dots(img: np.ndarray, pts, colour, radius: int) -> None:
+    for x, y in np.asarray(pts, np.float64).reshape(-1, 2):
+        if np.isfinite(x) and np.isfinite(y):
+            cv2.circle(img, (int(round(x)), int(round(y))), radius, colour, -1, cv2.LINE_AA)
+
+
 def _backdrop(size: int) -> np.ndarray:
     g = np.linspace(46, 18, size, dtype=np.float32)[:, None, None]
     return np.broadcast_to(g * np.array([1.0, 1.05, 1.2], np.float32), (size, size, 3)).astype(np.uint8)
@@ -51,6 +61,7 @@ class FrameDrawer:
         lm = topology.vertices[topology.landmark_ids].astype(np.float64)
         self.centre = lm.mean(0)  # the face, not the whole head, is what the view frames
         self.radius = float(np.linalg.norm(lm - self.centre, axis=1).max())
+        self._salient = topology.locate_uv(topology.salient_uv) if len(topology.salient_uv) else None
         self.notice = ""
         self.gl = False
         self._backdrops: dict[int, np.ndarray] = {}
@@ -75,32 +86,36 @@ class FrameDrawer:
 
     # ------------------------------------------------------------------ camera
     def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
-        """Overlays on the camera frame. (H, W, 3) RGB uint8 -> same."""
+        """Overlays on the camera frame. (H, W, 3) RGB uint8 -> same.
+
+        Points and the box are drawn with OpenCV (0.2 ms); the mesh wireframe (thousands of
+        edges, back faces culled) with ``render.OverlayRenderer`` (a GL pass, ~10 ms at 640x480).
+        """
         model = G is not None and H_frame is not None
         want = (model and (opts.landmarks or opts.wireframe or opts.salient)) or \
             (opts.detected and detected is not None) or (opts.box and box is not None)
         if not want:
             return frame_rgb
-        if self.gl:
+        if self.gl and model and opts.wireframe:
             return self._overlay.render(
-                frame_rgb, G if model else None, H_frame if model else None,
-                landmarks_2d=detected if opts.detected else None, box=box if opts.box else None,
-                wireframe=opts.wireframe, landmarks=opts.landmarks, salient=opts.salient)
+                frame_rgb, G, H_frame, landmarks_2d=detected if opts.detected else None,
+                box=box if opts.box else None, wireframe=True, landmarks=opts.landmarks, salient=opts.salient)
         out = frame_rgb.copy()
-        if model and (opts.landmarks or opts.wireframe):
-            P = transform_np(G, H_frame)[:, :2]
-            if opts.wireframe:
-                tris = np.round(P[self.topology.faces]).astype(np.int32)  # (F, 3, 2)
-                cv2.polylines(out, list(tris), True, (255, 255, 255), 1, cv2.LINE_AA)
-            if opts.landmarks:
-                for p in P[self.topology.landmark_ids]:
-                    cv2.circle(out, (int(p[0]), int(p[1])), 2, (0, 255, 0), -1, cv2.LINE_AA)
-        if opts.detected and detected is not None:
-            for p in detected:
-                cv2.circle(out, (int(p[0]), int(p[1])), 2, (255, 0, 255), -1, cv2.LINE_AA)
+        P = transform_np(G, H_frame) if model else None
+        if P is not None and opts.wireframe:  # no GL: plain OpenCV triangles
+            cv2.polylines(out, list(np.round(P[self.topology.faces, :2]).astype(np.int32)), True,
+                          (255, 255, 255), 1, cv2.LINE_AA)
         if opts.box and box is not None:
-            x0, y0, s = (int(round(v)) for v in box)
-            cv2.rectangle(out, (x0, y0), (x0 + s, y0 + s), (0, 200, 255), 1, cv2.LINE_AA)
+            x0, y0, side = (int(round(v)) for v in box)
+            cv2.rectangle(out, (x0, y0), (x0 + side, y0 + side), STYLE.box_color, 2, cv2.LINE_AA)
+        if P is not None and opts.salient and self._salient is not None:
+            fid, bary = self._salient
+            q = (np.asarray(G, np.float64)[self.topology.faces[fid]] * bary[..., None]).sum(1)
+            _dots(out, transform_np(q, H_frame)[:, :2], STYLE.salient_color, 3)
+        if P is not None and opts.landmarks:
+            _dots(out, P[self.topology.landmark_ids, :2], STYLE.landmark_color, 2)
+        if opts.detected and detected is not None:
+            _dots(out, detected, STYLE.detected_color, 2)
         return out
 
     # ------------------------------------------------------------------ avatar
@@ -112,7 +127,9 @@ class FrameDrawer:
             return bg
         H = avatar_pose(np.asarray(H_frame, np.float64), opts, size, self.centre, self.radius)
         if self.gl:
-            img = self._face.render_rgb_only(G, H, texture, (size, size), bg)
+            tex = np.asarray(texture)  # (3, T, T) float in [0, 1] -> (T, T, 3) uint8: 4x less to upload
+            tex = np.ascontiguousarray((np.clip(tex, 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0))
+            img = self._face.render_rgb_only(G, H, tex, (size, size), bg)
             if opts.avatar_wireframe:
                 img = self._overlay.render(img, G, H, wireframe=True, landmarks=False, salient=False)
         else:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .calibration import CalibrationPlan, calibrate
+from .calibration import CalibrationPlan, calibrate, warm_up
 from .drawing import FrameDrawer
 from .loops import CaptureLoop, TrackingLoop
 from .mailbox import Mailbox
@@ -109,6 +109,7 @@ def run_headless(args) -> int:
         calib["thread"].start()
 
     if args.calibrate:
+        warm_up(setup.tracker)  # torch's lazy imports before tracking starts, not inside the calibration
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)
     loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}),

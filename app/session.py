@@ -41,6 +41,7 @@ class Session(QObject):
     _req_calibrate = Signal(object, object)
     _req_load = Signal(str)
     _req_revert = Signal()
+    _req_warm_up = Signal()
 
     def __init__(self, setup: TrackerSetup, store: ProfileStore, options: ViewOptions | None = None,
                  use_gl: bool = True, threads: int = 1) -> None:
@@ -69,10 +70,12 @@ class Session(QObject):
         self._req_calibrate.connect(self.calib.calibrate)
         self._req_load.connect(self.calib.load_profile)
         self._req_revert.connect(self.calib.revert)
+        self._req_warm_up.connect(self.calib.warm_up)
         self.calib.progress.connect(self.calib_progress)
         self.calib.done.connect(self._on_calib_done)
         self.calib.profile_loaded.connect(self._on_profile_loaded)
         self.calib_thread.start()
+        self._req_warm_up.emit()
         self.capture: CaptureWorker | None = None
         self.capture_thread: QThread | None = None
 

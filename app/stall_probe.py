@@ -19,11 +19,13 @@ import time
 import numpy as np
 
 
-def _summary(gaps: list[float], pkts: list) -> dict:
-    g = 1e3 * np.asarray(gaps) if gaps else np.zeros(1)
+def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
+    g = 1e3 * np.asarray([x for _, x in gaps]) if gaps else np.zeros(1)
+    worst = max(gaps, key=lambda tg: tg[1]) if gaps else (0.0, 0.0)
     lat = [p.timings.get("latency", np.nan) for p in pkts]
     span = pkts[-1].t_done - pkts[0].t_done if len(pkts) > 1 else 0.0
-    return {"max_stall_ms": float(g.max()), "p99_gap_ms": float(np.percentile(g, 99)),
+    return {"max_stall_ms": float(g.max()), "max_stall_at_s": worst[0] - gaps[0][0] if gaps else 0.0,
+            "stalls_over_50ms": int((g > 50).sum()), "p99_gap_ms": float(np.percentile(g, 99)),
             "p50_gap_ms": float(np.percentile(g, 50)), "ticks": len(gaps),
             "fps": (len(pkts) - 1) / span if span > 0 else 0.0,
             "latency_p50_ms": float(np.nanpercentile(lat, 50)) if lat else None,
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0, help="calibration recording length")
     ap.add_argument("--steps", type=int, default=150, help="adaptation steps")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of plain tracking measured first")
+    ap.add_argument("--no-avatar", action="store_true", help="do not render the avatar view (isolates GL cost)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     from PySide6.QtCore import QTimer
@@ -50,16 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     w = create_window(build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else [])),
                       cameras=[])
     w.settings.set("calib/steps", a.steps)
+    if a.no_avatar:
+        from dataclasses import replace
+
+        w.session.set_options(replace(w.session.pipeline.options, avatar=False))
     w.show()
     phase = {"name": "warmup", "t": time.perf_counter()}
-    gaps: dict[str, list[float]] = {}
+    gaps: dict[str, list[tuple[float, float]]] = {}  # (time, gap)
     pkts: dict[str, list] = {}
     last = [time.perf_counter()]
     done: list = []
 
     def tick() -> None:
         now = time.perf_counter()
-        gaps.setdefault(phase["name"], []).append(now - last[0])
+        gaps.setdefault(phase["name"], []).append((now, now - last[0]))
         last[0] = now
         name, since = phase["name"], now - phase["t"]
         if name == "warmup" and len(pkts.get("warmup", [])) > 30:

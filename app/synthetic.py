@@ -106,9 +106,18 @@ class SyntheticSource:
         if tex is None or self.index % self.shade_every == 0:  # shading changes slowly: every n-th frame
             tex = self._shader.shade(G, self._albedo, view_direction_np(H), lighting_for_pose(self.room, H[1:4]))
             self._tex[slot] = tex
-        rgb = self._renderer.render_rgb_only(G, H, tex, (self.width, self.height), canvas)
-        truth = transform_np(np.asarray(G)[self.topology.landmark_ids], H)[:, :2].astype(np.float32)
-        return rgb, truth
+        P = transform_np(G, H)[:, :2]
+        truth = P[self.topology.landmark_ids].astype(np.float32)
+        # render only the head's bounding box (3-4x fewer pixels to upload and read back), paste it in
+        x0, y0 = np.maximum(np.floor(P.min(0)).astype(int) - 2, 0)
+        x1, y1 = np.minimum(np.ceil(P.max(0)).astype(int) + 3, (self.width, self.height))
+        out = canvas.copy()
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            Hb = H.copy()
+            Hb[4:6] -= (x0, y0)
+            out[y0:y1, x0:x1] = self._renderer.render_rgb_only(G, Hb, tex, (int(x1 - x0), int(y1 - y0)),
+                                                               np.ascontiguousarray(canvas[y0:y1, x0:x1]))
+        return out, truth
 
     def read(self) -> Grab:
         if not self._ready:

@@ -19,7 +19,7 @@ examples:
   python launcher.py --headless --source video:clip.mp4 --tracks tracks.npz --json out.json
   python launcher.py --headless --source synthetic:warm --frames 900 --calibrate 10 --json calib.json
 
-synthetic rooms: lab, warm, office, window, evening, rgb
+synthetic rooms: lab, tungsten (alias warm), office, window, evening, rgb_desk (alias rgb)
 """
 
 

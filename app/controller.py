@@ -205,8 +205,12 @@ class Controller(QObject):
 
     def on_calib_done(self, out: CalibOutcome) -> None:
         self.w.calib_panel.show_outcome(out)
-        level = "info" if out.accepted else ("warning" if out.verdict != "failed" else "error")
-        self.n.say(outcome_text(out).replace("\n", " - "), level)
+        text = outcome_text(out).replace("\n", " - ")
+        if out.verdict == "failed" or out.save_error:
+            self.n.say(text, "error")  # needs attention: banner
+        else:  # the panel shows the details; a banner would re-layout (and repaint) every view
+            self.n.history.append(("info", text))
+            self.w.status.showMessage(text.split(" - ")[0], 8000)
 
     # ------------------------------------------------------------------ profiles
     def load_profile(self, name: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .calibration import CalibrationPlan, calibrate, warm_up
+from .calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from .drawing import FrameDrawer
 from .loops import CaptureLoop, TrackingLoop
 from .mailbox import Mailbox
@@ -112,6 +112,7 @@ def run_headless(args) -> int:
         warm_up(setup.tracker)  # torch's lazy imports before tracking starts, not inside the calibration
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)
+    freeze_heap()  # after start-up: no full GC pass over ~350k long-lived objects mid-run
     loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}),
                         threads=args.threads)
     loop.set_threads()

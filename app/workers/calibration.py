@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from models.adapt import Recording
 from models.tracker import Tracker
 
-from ..calibration import CalibrationPlan, calibrate, warm_up
+from ..calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from ..packets import CalibOutcome, CalibProgress
 from ..profiles import ProfileError, ProfileStore
 
@@ -45,6 +45,7 @@ class CalibrationWorker(QObject):
     def warm_up(self) -> None:
         """torch's lazy imports now (at start-up), not during the first calibration."""
         log.info("calibration warm-up: %.2f s", warm_up(self._tracker()))
+        freeze_heap()
 
     @Slot(object, object)
     def calibrate(self, recording: Recording, plan: CalibrationPlan) -> None:

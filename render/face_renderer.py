@@ -177,6 +177,7 @@ class FaceRenderer:
             upload_image(ctx, self._cache, "background", b, linear=False).use(_BG)
         self._mesh.upload(G)
         self._mesh.set_pose(face, H, (w, h), flip_y)
+        set_uniform(bg, "u_background", _BG)  # programs are cached per context: another user may re-point it
         set_uniform(bg, "u_has_background", has_bg)
         set_uniform(bg, "u_clear_color", (0.0, 0.0, 0.0))
         set_uniform(bg, "u_flip_y", flip_y)

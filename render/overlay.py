@@ -129,6 +129,7 @@ class OverlayRenderer:
         ctx = self.ctx
         fbo = self._target(w, h)
         upload_image(ctx, self._cache, "image", image, linear=False).use(0)
+        set_uniform(self._bg, "u_background", 0)  # shared cached program (FaceRenderer uses unit 1)
         set_uniform(self._bg, "u_has_background", True)
         set_uniform(self._bg, "u_flip_y", 1.0)
         fbo.use()

@@ -163,6 +163,24 @@ def test_background_and_rgb_only(renderer, topo):
     assert np.abs(fbg.astype(int) - res.rgb).max() <= 1
 
 
+def test_background_survives_an_overlay_renderer_on_the_same_context(ctx, renderer, topo):
+    """Both renderers use the cached RGB-only background program with different texture units."""
+    from render.overlay import OverlayRenderer
+
+    bg = np.full((40, 56, 3), 200, np.uint8)
+    H = [16, 0, 0.3, 0, 28, 20]
+    before = renderer.render_rgb_only(topo.vertices, H, make_texture(), (56, 40), background=bg)
+    overlay = OverlayRenderer(topo, ctx)
+    try:
+        img = overlay.render(np.zeros((40, 56, 3), np.uint8), wireframe=False)
+        assert (img == 0).all()
+        after = renderer.render_rgb_only(topo.vertices, H, None, (56, 40), background=bg)
+        np.testing.assert_array_equal(after, before)
+        assert (overlay.render(np.zeros((40, 56, 3), np.uint8), wireframe=False) == 0).all()
+    finally:
+        overlay.release()
+
+
 def test_draw_to_screen_orientation(ctx, renderer, topo):
     fbo = ctx.simple_framebuffer((48, 64))
     renderer.draw_to(fbo, topo.vertices, [20, 0, 0, 0.2, 24, 32], make_texture(), flip_y=True)

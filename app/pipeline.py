@@ -109,7 +109,7 @@ class Pipeline:
             if "cuda" not in str(e).lower():
                 raise
             first = str(e).strip().splitlines()[0][:160]
-            self.tracker._fall_back_to_cpu(f"CUDA error ({first})")  # the tracker's own CPU fallback
+            self.tracker.fall_back_to_cpu(f"CUDA error ({first})")
             result = self.tracker.track(pkt.image, pkt.t_capture)
         if self.tracker.notice and self.tracker.notice not in self.notice:
             self.notice = (self.notice + "; " if self.notice else "") + self.tracker.notice

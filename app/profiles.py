@@ -11,7 +11,6 @@ a cancel never leaves a half-written profile. Never pickled. Problems raise
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from models.files import replace_folder, sha256
 
 PROFILE_FORMAT = 1
 META, WEIGHTS = "profile.json", "weights.safetensors"
@@ -61,9 +62,6 @@ class ProfileInfo:
     summary: dict = field(default_factory=dict)
     error: str = ""  # non-empty: the folder is there but unreadable
 
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class ProfileStore:
@@ -119,7 +117,7 @@ class ProfileStore:
         w = info.path / WEIGHTS
         meta = json.loads((info.path / META).read_text())
         try:
-            if _sha256(w) != meta.get("weights_sha256"):
+            if sha256(w) != meta.get("weights_sha256"):
                 raise ProfileError(f"room profile {info.name!r}: {WEIGHTS} does not match its checksum (corrupt)")
             tensors = load_file(str(w))
         except (OSError, SafetensorError) as e:
@@ -146,23 +144,13 @@ class ProfileStore:
                        for p in ("i2z", "color") for k, v in weights[p].items()}
             save_file(tensors, str(tmp / WEIGHTS))
             meta = {"format_version": PROFILE_FORMAT, "name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "bundle": fingerprint, "weights_sha256": _sha256(tmp / WEIGHTS), "summary": summary or {}}
+                    "bundle": fingerprint, "weights_sha256": sha256(tmp / WEIGHTS), "summary": summary or {}}
             (tmp / META).write_text(json.dumps(meta, indent=2, sort_keys=True))
-            self._replace(tmp, final)
+            replace_folder(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return self._info(final)
-
-    def _replace(self, src: Path, final: Path) -> None:
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-            os.replace(src, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(src, final)
 
     def rename(self, name: str, new_name: str) -> ProfileInfo:
         info = self.find(name)

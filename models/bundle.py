@@ -12,9 +12,7 @@ that says what to do.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -27,6 +25,7 @@ import torch
 from .color import ColorCorrection
 from .config import ModelConfig
 from .dam import DeepAppearanceModel
+from .files import replace_folder, sha256
 from .i2znet import I2ZNet
 from .topology import Topology, load_topology
 
@@ -65,13 +64,6 @@ def build(cfg: ModelConfig, topology: Topology | None = None, load_pretrained: b
     return AvatarBundle(cfg, topology, dam, I2ZNet(cfg, load_pretrained), ColorCorrection(cfg.color_bias))
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def save(bundle: AvatarBundle, path: str | Path, provenance: dict | None = None,
          include_encoder: bool = False, dtype: str = "float32") -> Path:
@@ -98,21 +90,14 @@ def save(bundle: AvatarBundle, path: str | Path, provenance: dict | None = None,
             "profile": bundle.cfg.name,
             "config": bundle.cfg.to_dict(),
             "topology": {"name": bundle.topology.name, "digest": bundle.topology.digest()},
-            "weights_sha256": _sha256(tmp / WEIGHTS),
+            "weights_sha256": sha256(tmp / WEIGHTS),
             "dtype": dtype,
             "has_encoder": include_encoder,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "provenance": provenance or bundle.manifest.get("provenance", {}),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
-        if path.exists():
-            old = path.with_name(path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -148,7 +133,7 @@ def load(path: str | Path, device: torch.device | str = "cpu") -> AvatarBundle:
     wpath = path / WEIGHTS
     if not wpath.exists():
         raise BundleError(f"avatar bundle {path} has no {WEIGHTS}; it is incomplete - rebuild or re-copy it")
-    if _sha256(wpath) != manifest.get("weights_sha256"):
+    if sha256(wpath) != manifest.get("weights_sha256"):
         raise BundleError(f"{wpath} does not match the checksum in its manifest: the file is corrupted or was "
                           "replaced - rebuild or re-copy the bundle")
     try:

@@ -158,7 +158,7 @@ class Tracker:
             try:
                 z, H, G, T, ms = self.infer(x, K)
             except torch.cuda.OutOfMemoryError:
-                self._fall_back_to_cpu("CUDA ran out of memory")
+                self.fall_back_to_cpu("CUDA ran out of memory")
                 return self.track(frame_bgr, ts)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm = project(G[:, self.landmark_ids].double(), Hf)
@@ -170,7 +170,8 @@ class Tracker:
             T[0].cpu().numpy(), lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
         )
 
-    def _fall_back_to_cpu(self, why: str) -> None:
+    def fall_back_to_cpu(self, why: str) -> None:
+        """Move every model to the CPU after a CUDA error or out-of-memory; ``notice`` says why."""
         self.notice = f"{why}: tracking continues on the CPU"
         log.warning(self.notice)
         with torch.no_grad():

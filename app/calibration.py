@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from models.adapt import AdaptConfig, Recording, adapt
+from models.adapt import AdaptConfig, Recording, adapt, loss_tex_size
 from models.tracker import Tracker
 
 from .bundles import bundle_fingerprint
@@ -54,7 +54,7 @@ def warm_up(tracker: Tracker | None = None) -> float:
     avatar's texel map (cached on its topology) that the adaptation needs. -> seconds taken"""
     t0 = time.perf_counter()
     if tracker is not None:
-        tracker.bundle.topology.texel_map(tracker.cfg.tex_size)
+        tracker.bundle.topology.texel_map(loss_tex_size(AdaptConfig(), tracker.cfg))
     m = torch.nn.Linear(2, 1)
     opt = torch.optim.Adam([{"params": m.parameters(), "lr": 1e-3}])
     loss = m(torch.rand(3, 2)).pow(2).mean()

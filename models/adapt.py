@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .camera import project, view_direction
 from .color import ColorCorrection
@@ -28,7 +29,7 @@ from .dam import DeepAppearanceModel
 from .i2znet import I2ZNet
 from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss
 from .metrics import temporal_stability
-from .texels import TexelMap, confidence, observed_texture
+from .texels import TexelMap, confidence, observed_texture, texel_positions
 from .topology import Topology
 
 Tensor = torch.Tensor
@@ -68,6 +69,7 @@ class AdaptConfig:
     seed: int = 0
     grad_clip: float = 5.0
     keep_rejected: bool = False  # benchmarks: return the weights even when the verdict rejects them
+    tex_size: int | None = None  # texel grid of the DA losses; None: min(decoder texture, crop size)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,11 @@ class AdaptResult:
 ProgressFn = Callable[[int, int, dict], None]
 
 
+def loss_tex_size(cfg: AdaptConfig, model_cfg) -> int:
+    """Side of the texel grid the DA losses use (``cfg.tex_size`` or min(texture, crop))."""
+    return int(cfg.tex_size or min(model_cfg.tex_size, model_cfg.crop_size))
+
+
 class _DAModel:
     """Bundles the three networks for the loss computations (E_I, C trainable; D frozen)."""
 
@@ -98,15 +105,20 @@ class _DAModel:
                  topology: Topology, cfg: AdaptConfig) -> None:
         self.i2znet, self.color, self.dam, self.cfg = i2znet, color, dam, cfg
         dev = next(dam.parameters()).device
-        self.tm = TexelMap(topology, dam.cfg.tex_size, dev)
+        # The observed texture cannot hold more detail than the crop's pixels: by default the
+        # losses use a texel grid at crop resolution and the decoded texture is area-averaged to it.
+        self.tm = TexelMap(topology, loss_tex_size(cfg, dam.cfg), dev)
         self.lmk = torch.from_numpy(topology.landmark_ids).to(dev)
 
     def forward(self, crops: Tensor, K: Tensor):
         z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
-        G, T = self.dam.decode(z, view_direction(H))
-        T_obs, inside = observed_texture(crops, G, H, self.tm)
+        G, T = self.dam.decode(z, view_direction(H))  # T (B, 3, T_dec, T_dec)
+        if T.shape[-1] != self.tm.T:
+            T = F.adaptive_avg_pool2d(T, self.tm.T)  # (B, 3, T_loss, T_loss)
+        X = texel_positions(G, self.tm)  # (B, N, 3)
+        T_obs, inside = observed_texture(crops, G, H, self.tm, X)
         with torch.no_grad():
-            W = confidence(G, H, self.tm, occlusion=self.cfg.occlusion, image_size=crops.shape[-1])
+            W = confidence(G, H, self.tm, occlusion=self.cfg.occlusion, image_size=crops.shape[-1], X=X.detach())
             W = W * inside
         return G, H, T, T_obs, W
 

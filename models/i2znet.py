@@ -147,7 +147,10 @@ class I2ZNet(nn.Module):
         p = next(m.parameters(), None) if m is not None else None
         return p is not None and not p.requires_grad
 
-    def forward(self, image: Tensor, keypoints: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def forward(self, image: Tensor, keypoints: Tensor | None = None, return_heatmaps: bool = False):
+        """(B, 3, S, S) in [0, 1], keypoints (B, 68, 2) crop px (detector source) -> z (B, z_dim),
+        H (B, 6) [, heatmaps (B, 68, S/4, S/4) when ``return_heatmaps``: the keypoint stream's
+        output, supervised during training when the hourglass is learned from studio data]."""
         # numpy HWC -> permute gives channels-last strides; oneDNN's channels-last conv backward
         # crashes (segfault) for some small shapes in this torch build, so normalise the layout
         image = image.contiguous()
@@ -164,4 +167,4 @@ class I2ZNet(nn.Module):
             ph.append(b)
         z = self.head_z(torch.cat(pz, 1))  # (B, z_dim)
         H = self.H_mean + self.H_scale * self.head_h(torch.cat(ph, 1))  # (B, 6)
-        return z, H
+        return (z, H, heat) if return_heatmaps else (z, H)

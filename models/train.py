@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from . import bundle as B
 from . import crop as C
+from .backbones import keypoints_to_heatmaps
 from .config import profile
 from .data import Capture, load_capture
 from .losses import kl_loss, pose_loss, view_loss, z_loss
@@ -47,6 +48,7 @@ class TrainConfig:
     l_z: float = 1.0
     l_H: float = 0.05
     l_view: float = 0.5
+    l_heat: float = 1.0  # heatmap supervision of a learned (not pretrained) hourglass stream
     keypoint_noise: float = 0.01  # detector noise, fraction of the crop box side
     box_jitter: float = 0.04  # crop box shift/scale jitter, fraction of the side
     colour_jitter: float = 0.1  # mild gain/offset augmentation per channel
@@ -100,6 +102,7 @@ def tex_tensor(a: np.ndarray, size: int | None = None) -> torch.Tensor:
 
 
 def _save_ckpt(path: Path, **state) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -229,6 +232,11 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.i2z_steps, eta_min=cfg.i2z_lr * 0.05,
                                                        last_epoch=start - 1 if start else -1)
     lmk = torch.from_numpy(bundle.topology.landmark_ids)
+    # an hourglass without pretrained weights learns to be a landmark detector on the studio's
+    # ground-truth landmarks (FAN-style heatmap regression) besides the Eq. 1-4 losses
+    learn_heat = net.hourglass is not None and any(p.requires_grad for p in net.hourglass.parameters())
+    if learn_heat:
+        hist.setdefault("heat", [])
     net.train()
     bar = tqdm(range(start, cfg.i2z_steps), initial=start, total=cfg.i2z_steps, desc="I2ZNet", unit="step")
     for step in bar:
@@ -247,12 +255,17 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
         K = torch.from_numpy(np.stack(kps)).float()
         K_gt = torch.from_numpy(np.stack(gts)).float()
         z_gt = torch.stack(zgt)
-        z, H = net(x, K)
+        z, H, heat = net(x, K, return_heatmaps=True)
         G = dam.decode_geometry(z)
         l_z = z_loss(z, z_gt)
         l_H = pose_loss(H, G[:, lmk], K_gt)
         l_view = view_loss(z[0::2], z[1::2])
         loss = cfg.l_z * l_z + cfg.l_H * l_H + cfg.l_view * l_view
+        if learn_heat:
+            target = keypoints_to_heatmaps(K_gt, heat.shape[-1], S / heat.shape[-1], bundle.cfg.heatmap_sigma)
+            l_heat = (heat - target).square().sum((2, 3)).mean()  # per-map squared error, mean over maps
+            loss = loss + cfg.l_heat * l_heat
+            hist["heat"].append(float(l_heat.detach()))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 10.0)

@@ -57,6 +57,22 @@ def test_adapt_lowers_heldout_da_and_leaves_inputs_untouched(tiny):
     assert any(not torch.equal(res.weights["i2z"][k], enc0[k]) for k in enc0)
 
 
+def test_da_losses_on_a_coarser_texel_grid(tiny):
+    """The loss grid defaults to min(texture, crop); a coarser one area-averages the decoded
+    texture and still trains (held-out L_DA drops)."""
+    from models.adapt import loss_tex_size
+
+    assert loss_tex_size(AdaptConfig(), profile("lite")) == 128  # 256 texture, 128 crop
+    assert loss_tex_size(AdaptConfig(), tiny.cfg) == min(tiny.cfg.tex_size, tiny.cfg.crop_size)
+    cfg = AdaptConfig(steps=30, lr=1e-3, tex_size=tiny.cfg.tex_size // 2)
+    model = _DAModel(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, cfg)
+    rec = _recording()
+    G, H, T, T_obs, W = model.forward(rec.crops[:2], rec.keypoints[:2])
+    assert T.shape[-1] == T_obs.shape[-1] == W.shape[-1] == tiny.cfg.tex_size // 2
+    res = adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, cfg)
+    assert res.after["da"] < res.before["da"]
+
+
 def test_cancel_returns_untouched_model(tiny):
     rec = _recording()
     enc0 = _state(tiny.i2znet)

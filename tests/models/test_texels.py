@@ -40,6 +40,20 @@ def test_texel_positions_interpolate_vertices(test_topology):
     assert np.allclose(X[0, :, 1].numpy(), -1.1 + 2.3 * v, atol=1e-5)
 
 
+def test_sparse_interpolation_matches_corner_gather_and_its_gradient(test_topology):
+    """TexelMap.interpolate (one sparse matrix product) equals sum_k bary_k * G[tri_k]."""
+    tm = TexelMap(test_topology, 16)
+    G = torch.randn(2, test_topology.vertices.shape[0], 3, dtype=torch.float64, requires_grad=True)
+    ref = (G[:, tm.tri] * tm.bary[None, :, :, None].to(G)).sum(2)
+    out = tm.interpolate(G)
+    assert out.shape == ref.shape == (2, tm.index.numel(), 3)
+    assert torch.allclose(out, ref)
+    w = torch.randn_like(ref)
+    (g_out,) = torch.autograd.grad((out * w).sum(), G)
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), G)
+    assert torch.allclose(g_out, g_ref)
+
+
 def test_observed_texture_samples_the_right_pixels(test_topology):
     S = 64
     tm = TexelMap(test_topology, 32)

@@ -42,3 +42,17 @@ def test_training_resumes_from_checkpoint(lab, tmp_path):
     st = torch.load(tmp_path / "w" / "dam.pt", weights_only=True)
     assert st["step"] == 30 and len(st["hist"]["total"]) == 30
     assert torch.load(tmp_path / "w" / "i2z.pt", weights_only=True)["step"] == 20
+
+
+def test_learned_hourglass_is_supervised_with_landmark_heatmaps(lab, tmp_path):
+    """Without pretrained FAN weights the hourglass stream learns landmark heatmaps from the
+    studio's ground truth (plus Eq. 1-4); its heatmap loss must fall."""
+    import torch
+
+    from models.config import profile
+
+    cfg = TrainConfig(dam_steps=10, i2z_steps=80, batch=2, i2z_batch=4, checkpoint_every=40, i2z_lr=2e-3)
+    train("tiny", [lab], tmp_path / "w", None, cfg, model_cfg=profile("tiny").replace(keypoint_source="hourglass"))
+    heat = torch.load(tmp_path / "w" / "i2z.pt", weights_only=True)["hist"]["heat"]
+    assert len(heat) == 80 and np.isfinite(heat).all()
+    assert np.mean(heat[-10:]) < 0.7 * np.mean(heat[:10])

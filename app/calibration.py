@@ -25,6 +25,7 @@ from models.adapt import AdaptConfig, Recording, adapt, loss_tex_size
 from models.tracker import Tracker
 
 from .bundles import bundle_fingerprint
+from .defaults import CALIB_STEPS
 from .packets import CalibOutcome, CalibProgress
 from .profiles import ProfileError, ProfileStore
 
@@ -36,7 +37,7 @@ class CalibrationPlan:
     """What the user asked for: recording length, adaptation steps, profile name (None = automatic)."""
 
     seconds: float = 10.0
-    steps: int = 150
+    steps: int = CALIB_STEPS
     profile_name: str | None = None
     room: str = ""  # a hint for the automatic profile name (e.g. the source)
     overrides: tuple[tuple[str, object], ...] = ()  # other AdaptConfig fields, e.g. (("lr", 1e-4),)

@@ -8,6 +8,7 @@ import sys
 
 from models.config import PROFILES
 
+from .defaults import CALIB_STEPS
 from .detectors import LANDMARK_BACKENDS
 
 EPILOG = """\
@@ -64,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(frame pixels), face found, H, z, timestamp, frame number")
     h.add_argument("--calibrate", type=float, default=None, metavar="SECONDS",
                    help="record SECONDS of frames, calibrate while tracking goes on, report before/after + verdict")
-    h.add_argument("--calib-steps", type=int, default=150, help="adaptation steps of a calibration (default 150)")
+    h.add_argument("--calib-steps", type=int, default=CALIB_STEPS,
+                   help=f"adaptation steps of a calibration (default {CALIB_STEPS})")
     h.add_argument("--realtime", action="store_true",
                    help="play video files at their frame rate and drop frames the tracker cannot keep up with "
                         "(default for videos in headless mode: every frame is tracked)")

@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
+from .defaults import CALIB_STEPS
 
 ORG, APP = "roomfit", "roomfit-avatar"
 
@@ -31,7 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "avatar/mode": "posed",
     "avatar/wireframe": False,
     "calib/seconds": 10.0,
-    "calib/steps": 150,
+    "calib/steps": CALIB_STEPS,
     "profile/last": "",
 }
 

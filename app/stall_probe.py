@@ -1,6 +1,6 @@
 """Measure how responsive the window stays: the longest GUI event-loop stall, per phase.
 
-``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 150]
+``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 120]
 [--idle 5] [--json OUT]``
 
 A 5 ms QTimer runs in the GUI thread under ``app.exec()``; every gap between two ticks is
@@ -17,6 +17,8 @@ import sys
 import time
 
 import numpy as np
+
+from .defaults import CALIB_STEPS
 
 
 def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bundle", default=None)
     ap.add_argument("--source", default="synthetic:tungsten")
     ap.add_argument("--seconds", type=float, default=10.0, help="calibration recording length")
-    ap.add_argument("--steps", type=int, default=150, help="adaptation steps")
+    ap.add_argument("--steps", type=int, default=CALIB_STEPS, help="adaptation steps")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of plain tracking measured first")
     ap.add_argument("--no-avatar", action="store_true", help="do not render the avatar view (isolates GL cost)")
     ap.add_argument("--json", default=None)

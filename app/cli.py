@@ -8,7 +8,7 @@ import sys
 
 from models.config import PROFILES
 
-from .defaults import CALIB_STEPS
+from .defaults import CALIB_STEPS, TEXTURE_EVERY
 from .detectors import LANDMARK_BACKENDS
 
 EPILOG = """\
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video instead of looping")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
+    p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",
+                   help="decode the avatar's view-dependent texture every N-th frame and reuse it in between "
+                        f"(geometry and pose every frame; default {TEXTURE_EVERY})")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     h = p.add_argument_group("headless mode (benchmarks, CI)")
     h.add_argument("--headless", action="store_true", help="track without a window and report figures")

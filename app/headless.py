@@ -66,7 +66,8 @@ def _machine() -> dict:
 def run_headless(args) -> int:
     """Run ``args.frames`` frames (and a calibration); returns the process exit code."""
     spec, src_note = resolve_source(args.source)
-    setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile)
+    setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
+                          texture_every=getattr(args, "texture_every", 1))
     notices = [n for n in (src_note, *setup.notices) if n]
     store = ProfileStore()
     if args.profile:

@@ -74,7 +74,7 @@ class Tracker:
     """
 
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
-                 smoothing: float = 0.5) -> None:
+                 smoothing: float = 0.5, texture_every: int = 1) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.bundle = bundle.to(self.device)
         self.cfg = bundle.cfg
@@ -91,6 +91,11 @@ class Tracker:
         self._base = self.weights()
         self.index = 0
         self.notice = ""
+        # decode the view-dependent texture on every N-th tracked frame and reuse the last one in
+        # between (G, H, z and the landmarks are computed on every frame): a real-time trade-off
+        self.texture_every = max(1, int(texture_every))
+        self._texture: np.ndarray | None = None  # last corrected texture (3, T, T)
+        self._texture_age = 0
 
     # ------------------------------------------------------------------ weights
     def weights(self) -> dict:
@@ -109,6 +114,7 @@ class Tracker:
         color.to(self.device).eval()
         with self._lock:
             self.bundle.i2znet, self.bundle.color = i2z, color
+            self._texture = None  # the colour correction changed: decode a fresh texture next frame
 
     def revert(self) -> None:
         """Back to the weights the tracker was created with."""
@@ -119,15 +125,19 @@ class Tracker:
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None):
-        """Batched E_I + D + C on crops. (B, 3, S, S), (B, 68, 2) -> z, H, G, C(T), timings."""
+    def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None, texture: bool = True):
+        """Batched E_I + D + C on crops. (B, 3, S, S), (B, 68, 2) -> z, H, G, C(T), timings.
+        ``texture=False`` decodes the geometry only (C(T) is None)."""
         b = self.bundle
         t0 = time.perf_counter()
         z, H = b.i2znet(crops, keypoints)
         t1 = time.perf_counter()
-        G, T = b.dam.decode(z, view_direction(H))
+        if texture:
+            G, T = b.dam.decode(z, view_direction(H))
+        else:
+            G, T = b.dam.decode_geometry(z), None
         t2 = time.perf_counter()
-        T = b.color(T).clamp(0.0, 1.0)
+        T = b.color(T).clamp(0.0, 1.0) if T is not None else None
         t3 = time.perf_counter()
         ms = {"encoder": 1e3 * (t1 - t0), "decoder": 1e3 * (t2 - t1), "colour": 1e3 * (t3 - t2)}
         return z, H, G, T, ms
@@ -155,11 +165,18 @@ class Tracker:
         x = to_tensor_image(crop_img, self.device)
         t2 = time.perf_counter()
         with self._lock:
+            fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:
-                z, H, G, T, ms = self.infer(x, K)
+                z, H, G, T, ms = self.infer(x, K, texture=fresh)
             except torch.cuda.OutOfMemoryError:
                 self.fall_back_to_cpu("CUDA ran out of memory")
                 return self.track(frame_bgr, ts)
+            if fresh:
+                self._texture, self._texture_age = T[0].cpu().numpy(), 0
+                self._texture.setflags(write=False)  # shared by the frames that reuse it
+            else:
+                self._texture_age += 1
+            texture = self._texture
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm = project(G[:, self.landmark_ids].double(), Hf)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
@@ -167,7 +184,7 @@ class Tracker:
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
-            T[0].cpu().numpy(), lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
+            texture, lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
         )
 
     def fall_back_to_cpu(self, why: str) -> None:
@@ -183,5 +200,6 @@ class Tracker:
     def reset(self) -> None:
         """Forget the face track (e.g. after a source switch)."""
         self.smoother.reset()
+        self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

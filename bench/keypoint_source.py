@@ -36,7 +36,7 @@ from models.adapt import AdaptConfig, _DAModel, _pair_starts
 from models.data import load_capture, read_video
 from models.i2znet import I2ZNet
 from models.metrics import temporal_stability
-from models.train import LabData, TrainConfig, train_i2z
+from models.train import LabData, TrainConfig, load_dam_checkpoint, train_i2z
 
 from .common import git_commit, machine, md_table, run_dir, write_json
 from .real_videos import DEFAULT_VIDEOS, projected_landmarks
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     out = run_dir(a.out, "keypoint_source")
     base = B.load(a.bundle)
     if a.dam_checkpoint:
-        base.dam.load_state_dict(torch.load(a.dam_checkpoint, weights_only=True)["model"])
+        load_dam_checkpoint(base, a.dam_checkpoint)
     elif not base.manifest.get("has_encoder", True):
         raise SystemExit(f"{a.bundle} ships without the DAM encoder E_X that gives the training targets z_gt: "
                          "pass --dam-checkpoint WORK/train/dam.pt from the run that built it")

@@ -19,11 +19,14 @@ import numpy as np
 from models import bundle as B
 from models.adapt import AdaptConfig
 from models.data import load_capture
+from models.train import load_dam_checkpoint
 
 from . import report
 from .common import git_commit, machine, run_dir, write_json
 from .table1 import table1
 from .table23 import VARIANTS, ensure_lab, fig10, table2, table3, train_variant
+
+TABLES = ("table1", "table2", "table3", "fig10")
 
 
 def _person(bundle: B.AvatarBundle, spec: str) -> int:
@@ -47,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=None, help="frames per wild clip (quick 40, full 240)")
     p.add_argument("--adapt-steps", type=int, default=None, help="adaptation steps (quick 15, full 150)")
     p.add_argument("--variant-steps", type=int, default=None, help="I2ZNet variant training steps (60 / 1500)")
+    p.add_argument("--dam-checkpoint", default=None,
+                   help="DAM training checkpoint (WORK/dam.pt) of the FIRST bundle: Table 2/3 train I2ZNet "
+                        "variants, whose targets z_gt come from the DAM encoder E_X that bundles do not ship")
+    p.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES, help="what to compute (default: all)")
     p.add_argument("--heldout-frames", type=int, default=None, help="held-out lab frames (16 / 90)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -66,22 +73,30 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(), "quick": q, "git_commit": git_commit(), "profile": a.profile,
                      "bundles": a.bundle, "rooms": a.rooms, "persons": sorted(bundles),
                      "frames_per_clip": frames, "adapt_steps": adapt_cfg.steps, "detector": a.detector}
-    results["table1"] = table1(bundles, a.rooms, frames, cache, a.detector, adapt_cfg, log=print)
+    if "table1" in a.tables:
+        results["table1"] = table1(bundles, a.rooms, frames, cache, a.detector, adapt_cfg, log=print)
     person, bundle = next(iter(bundles.items()))
+    if a.dam_checkpoint:
+        load_dam_checkpoint(bundle, a.dam_checkpoint)
     size = max(160, bundle.cfg.crop_size + 32)
     n_held = a.heldout_frames or (16 if q else 90)
-    held = load_capture(ensure_lab(cache, person, n_held, 4, size, seed=10_000 + person))
-    train_labs = [Path(c) for c in bundle.manifest.get("provenance", {}).get("trained_on", [])]
-    train_labs = [c for c in train_labs if (c / "manifest.json").exists()] or [
-        ensure_lab(cache, person, 24 if q else 300, 8, size, seed=person)]
-    steps = a.variant_steps or (60 if q else 1500)
-    nets = {name: train_variant(bundle, name, train_labs, steps, out / "variants") for name in VARIANTS}
-    fr = np.arange(held.frames)
-    results["table2"] = table2(bundle, nets, held, fr)
-    results["table3"] = table3(bundle, nets, held, fr)
-    results["variant_steps"] = steps
-    hi = load_capture(ensure_lab(cache, person, max(4, n_held // 2) if q else 60, 1, 320, seed=20_000 + person))
-    results["fig10"] = fig10(bundle, hi, np.arange(hi.frames))
+    if {"table2", "table3"} & set(a.tables):
+        if not bundle.manifest.get("has_encoder", True):
+            raise SystemExit(f"{a.bundle[0]} ships without the DAM encoder E_X: Tables 2/3 train I2ZNet variants "
+                             "on codes from it; pass --dam-checkpoint WORK/dam.pt of the run that built it")
+        held = load_capture(ensure_lab(cache, person, n_held, 4, size, seed=10_000 + person))
+        train_labs = [Path(c) for c in bundle.manifest.get("provenance", {}).get("trained_on", [])]
+        train_labs = [c for c in train_labs if (c / "manifest.json").exists()] or [
+            ensure_lab(cache, person, 24 if q else 300, 8, size, seed=person)]
+        steps = a.variant_steps or (60 if q else 1500)
+        nets = {name: train_variant(bundle, name, train_labs, steps, out / "variants") for name in VARIANTS}
+        fr = np.arange(held.frames)
+        results["table2"] = table2(bundle, nets, held, fr)
+        results["table3"] = table3(bundle, nets, held, fr)
+        results["variant_steps"] = steps
+    if "fig10" in a.tables:
+        hi = load_capture(ensure_lab(cache, person, max(4, n_held // 2) if q else 60, 1, 320, seed=20_000 + person))
+        results["fig10"] = fig10(bundle, hi, np.arange(hi.frames))
     results["seconds"] = round(time.time() - t0, 1)
     write_json(out / "results.json", results)
     (out / "tables.md").write_text(report.tables_md(results))

@@ -16,20 +16,32 @@ def _f(x):
 
 
 def tables_md(r: dict) -> str:
-    t1 = r["table1"]
-    clips = [k for k in t1 if k != "average"]
-    rows = []
-    for row in ("without_da", "flrc_only", "full_da", "landmark_fit"):
-        for m in ("temporal", "reprojection"):
-            paper = PAPER_T1.get(row, (None, None))[0 if m == "temporal" else 1]
-            rows.append([row, m, *[_f(t1[c][row][m]) for c in clips], _f(t1["average"][row][m]), _f(paper)])
+    """Markdown of whichever tables ``r`` holds (``--tables`` may compute a subset)."""
     md = [f"# Paper tables on studio ground truth ({'quick' if r['quick'] else 'full'} run)", "",
           f"Machine: {r['machine']['cpu']} ({r['machine']['cores']} cores); commit {r['git_commit']}; "
-          f"{r['seconds']} s; {r['frames_per_clip']} frames per clip, adaptation {r['adapt_steps']} steps.", "",
-          "## Table 1: wild rooms (temporal: Eq. 10, 1 is perfect; reprojection: salient points, px at 256)", "",
-          md_table(["row", "metric", *clips, "average", "paper avg"], rows), ""]
+          f"{r['seconds']} s; {r['frames_per_clip']} frames per clip, adaptation {r['adapt_steps']} steps.", ""]
+    if "table1" in r:
+        t1 = r["table1"]
+        clips = [k for k in t1 if k != "average"]
+        rows = []
+        for row in ("without_da", "flrc_only", "full_da", "landmark_fit"):
+            for m in ("temporal", "reprojection"):
+                paper = PAPER_T1.get(row, (None, None))[0 if m == "temporal" else 1]
+                rows.append([row, m, *[_f(t1[c][row][m]) for c in clips], _f(t1["average"][row][m]), _f(paper)])
+        md += ["## Table 1: wild rooms (temporal: Eq. 10, 1 is perfect; reprojection: salient points, px at 256)",
+               "", md_table(["row", "metric", *clips, "average", "paper avg"], rows), ""]
+    if "table2" in r:
+        md += _tables23_md(r)
+    if "fig10" in r:
+        md += ["## Fig. 10: input resolution (px at 256)", "",
+               md_table(["crop", "relative to 256", "salient vs GT"],
+                        [[k, _f(v["relative"]), _f(v["salient"])] for k, v in r["fig10"].items()]), ""]
+    return "\n".join(md)
+
+
+def _tables23_md(r: dict) -> list[str]:
     t2 = r["table2"]
-    md += ["## Table 2: I2ZNet variants on held-out lab views", "",
+    md = ["## Table 2: I2ZNet variants on held-out lab views", "",
            md_table(["variant", "geometry", "texture", "temporal", "paper (geo, tex, temp)"],
                     [[k, _f(v["geometry"]), _f(v["texture"]), _f(v["temporal"]), str(PAPER_T2.get(k))]
                      for k, v in t2.items() if isinstance(v, dict)]), ""]
@@ -40,10 +52,7 @@ def tables_md(r: dict) -> str:
             rows3.append([k, m, *[_f(row[p][m]) for p in ("view", "color", "light", "jitter", "background")]])
     md += ["## Table 3: perturbations", "", md_table(["variant", "metric", "view", "color", "light", "jitter",
                                                       "background"], rows3), ""]
-    md += ["## Fig. 10: input resolution (px at 256)", "",
-           md_table(["crop", "relative to 256", "salient vs GT"],
-                    [[k, _f(v["relative"]), _f(v["salient"])] for k, v in r["fig10"].items()]), ""]
-    return "\n".join(md)
+    return md
 
 
 def plots(r: dict, out: Path) -> None:
@@ -52,6 +61,13 @@ def plots(r: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if "fig10" in r:
+        _fig10_plot(r, out, plt)
+    if "table1" in r:
+        _table1_plot(r, out, plt)
+
+
+def _fig10_plot(r: dict, out: Path, plt) -> None:
     sizes = [int(k) for k in r["fig10"]]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(sizes, [r["fig10"][str(s)]["relative"] for s in sizes], "o-", label="relative to 256 input")
@@ -64,6 +80,9 @@ def plots(r: dict, out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "fig10.png", dpi=100)
     plt.close(fig)
+
+
+def _table1_plot(r: dict, out: Path, plt) -> None:
     t1 = r["table1"]
     clips = [k for k in t1 if k != "average"]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.5))

@@ -218,8 +218,21 @@ def make_crop(image: np.ndarray, landmarks: np.ndarray, S: int, rng: np.random.G
     return img, C.to_crop(kp, box, S), C.to_crop(landmarks, box, S)
 
 
+def load_dam_checkpoint(bundle: B.AvatarBundle, path: str | Path) -> B.AvatarBundle:
+    """Put the full DAM of a training checkpoint (``WORK/dam.pt``, encoder E_X included) into a
+    bundle that was saved without E_X, so that I2ZNet can be (re)trained on it."""
+    state = torch.load(path, weights_only=True)["model"]
+    bundle.dam.load_state_dict(state)
+    bundle.manifest["has_encoder"] = True
+    return bundle
+
+
 def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
     """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history."""
+    if not bundle.manifest.get("has_encoder", True):
+        raise ValueError("this avatar bundle ships without the DAM encoder E_X that gives I2ZNet its targets "
+                         "z_gt (Eq. 2): load the DAM training checkpoint first (models.train.load_dam_checkpoint, "
+                         "or --dam-checkpoint WORK/dam.pt on the command line)")
     net, dam = bundle.i2znet, bundle.dam
     S = bundle.cfg.crop_size
     dam.eval().requires_grad_(False)

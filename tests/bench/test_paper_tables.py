@@ -28,7 +28,8 @@ def test_quick_tables_have_every_key(tiny_head_bundle):
     out = d / "tables"
     rc = paper_tables.main(["--profile", "tiny", "--bundle", str(bundle), "--out", str(out), "--quick",
                             "--cache", str(d / "cache"), "--frames", "10", "--adapt-steps", "2",
-                            "--variant-steps", "3", "--heldout-frames", "4"])
+                            "--variant-steps", "3", "--heldout-frames", "4",
+                            "--dam-checkpoint", str(d / "work" / "dam.pt")])
     assert rc == 0
     r = json.loads((out / "results.json").read_text())
     for k in ("table1", "table2", "table3", "fig10", "machine", "seconds", "quick", "git_commit"):
@@ -46,3 +47,14 @@ def test_quick_tables_have_every_key(tiny_head_bundle):
             assert {"geometry", "headpose", "texture"} <= set(r["table3"][v][p])
     assert set(r["fig10"]) == {"256", "224", "192", "160", "128", "96", "64"}
     assert (out / "tables.md").exists() and (out / "fig10.png").stat().st_size > 1000
+
+
+def test_tables_2_3_need_the_dam_encoder(tiny_head_bundle):
+    """Bundles ship without E_X; training the I2ZNet variants on codes from a random encoder
+    would be meaningless, so the run stops with the fix named."""
+    from bench import paper_tables
+
+    bundle, d = tiny_head_bundle
+    with pytest.raises(SystemExit, match="dam-checkpoint"):
+        paper_tables.main(["--profile", "tiny", "--bundle", str(bundle), "--out", str(d / "t2"),
+                           "--tables", "table2", "--cache", str(d / "cache"), "--quick"])

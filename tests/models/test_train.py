@@ -56,3 +56,20 @@ def test_learned_hourglass_is_supervised_with_landmark_heatmaps(lab, tmp_path):
     heat = torch.load(tmp_path / "w" / "i2z.pt", weights_only=True)["hist"]["heat"]
     assert len(heat) == 80 and np.isfinite(heat).all()
     assert np.mean(heat[-10:]) < 0.7 * np.mean(heat[:10])
+
+
+def test_retraining_i2znet_needs_the_dam_encoder(lab, tmp_path):
+    """A saved bundle has no E_X (z_gt would come from random weights): train_i2z refuses until the
+    DAM checkpoint is loaded."""
+    from models.data import load_capture
+    from models.train import LabData, load_dam_checkpoint, train_i2z
+
+    cfg = TrainConfig(dam_steps=5, i2z_steps=2, batch=2, i2z_batch=2, checkpoint_every=5)
+    train("tiny", [lab], tmp_path / "w", tmp_path / "b", cfg)
+    b = B.load(tmp_path / "b")
+    data = LabData([load_capture(lab)])
+    with pytest.raises(ValueError, match="DAM encoder"):
+        train_i2z(b, data, cfg, tmp_path / "again")
+    load_dam_checkpoint(b, tmp_path / "w" / "dam.pt")
+    hist = train_i2z(b, data, cfg, tmp_path / "again")
+    assert len(hist["z"]) == 2

@@ -69,8 +69,8 @@ class FrameDrawer:
             try:
                 from render import FaceRenderer, OverlayRenderer, create_context
 
-                # one context each: the two renderers share cached programs per context, and the
-                # overlay pass re-points the shared background program's sampler (see docs/app.md)
+                # one context each (from before render/ re-pointed its shared background sampler on
+                # every draw; one shared context would now work too)
                 self._ctxs = (create_context(), create_context())
                 self._face = FaceRenderer(topology, self._ctxs[0])
                 self._overlay = OverlayRenderer(topology, self._ctxs[1])

@@ -41,7 +41,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             source_spec, note = SourceSpec("synthetic"), f"{e}; showing the synthetic actor instead"
     device = args.device if args.device != "auto" else settings.get("device")
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
-                          texture_every=getattr(args, "texture_every", 1))
+                          texture_every=args.texture_every)
     session = Session(setup, store, threads=args.threads)
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)
     c, n = window.controller, window.notifier

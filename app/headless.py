@@ -67,7 +67,7 @@ def run_headless(args) -> int:
     """Run ``args.frames`` frames (and a calibration); returns the process exit code."""
     spec, src_note = resolve_source(args.source)
     setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
-                          texture_every=getattr(args, "texture_every", 1))
+                          texture_every=args.texture_every)
     notices = [n for n in (src_note, *setup.notices) if n]
     store = ProfileStore()
     if args.profile:

@@ -32,11 +32,11 @@ import numpy as np
 import torch
 
 from models import bundle as B
-from models.adapt import AdaptConfig, _DAModel, _pair_starts
+from models.adapt import image_fit_losses
 from models.data import load_capture, read_video
 from models.i2znet import I2ZNet
 from models.metrics import temporal_stability
-from models.train import LabData, TrainConfig, load_dam_checkpoint, train_i2z
+from models.train import LabData, TrainConfig, load_dam_checkpoint, require_encoder, train_i2z
 
 from .common import git_commit, machine, md_table, run_dir, write_json
 from .real_videos import DEFAULT_VIDEOS, projected_landmarks
@@ -57,19 +57,10 @@ def variant(bundle: B.AvatarBundle, source: str) -> B.AvatarBundle:
     return replace(bundle, cfg=cfg, i2znet=net)
 
 
-@torch.no_grad()
-def fit_losses(bundle: B.AvatarBundle, rec, batch: int = 16) -> dict:
+def fit_losses(bundle: B.AvatarBundle, rec) -> dict:
     """Mean CFTC (Eq. 6) and MOTC (Eq. 8) over consecutive pairs with a face."""
-    model = _DAModel(bundle.i2znet.eval(), bundle.color, bundle.dam.eval(), bundle.topology, AdaptConfig())
-    starts = _pair_starts(rec.valid.numpy())
-    sums = {"cftc": 0.0, "motc": 0.0}
-    for k in range(0, len(starts), batch // 2):
-        s = torch.as_tensor(starts[k:k + batch // 2])
-        idx = torch.stack([s, s + 1], 1).flatten()
-        L = model.losses(rec.crops[idx], rec.keypoints[idx], rec.valid[idx])
-        for n in sums:
-            sums[n] += float(L[n]) * len(s)
-    return {n: v / max(len(starts), 1) for n, v in sums.items()}
+    L = image_fit_losses(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, rec)
+    return {n: L[n] for n in ("cftc", "motc")}
 
 
 def encoder_ms(bundle: B.AvatarBundle, rec, n: int = 40) -> float:
@@ -118,9 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     base = B.load(a.bundle)
     if a.dam_checkpoint:
         load_dam_checkpoint(base, a.dam_checkpoint)
-    elif not base.manifest.get("has_encoder", True):
-        raise SystemExit(f"{a.bundle} ships without the DAM encoder E_X that gives the training targets z_gt: "
-                         "pass --dam-checkpoint WORK/train/dam.pt from the run that built it")
+    try:
+        require_encoder(base)
+    except ValueError as e:
+        raise SystemExit(f"{a.bundle}: {e}") from None
     data = LabData([load_capture(c) for c in a.lab])
     cfg = TrainConfig(i2z_steps=a.steps, i2z_lr=a.lr, checkpoint_every=max(50, a.steps // 4))
     variants, train_s = {}, {}

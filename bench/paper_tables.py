@@ -19,7 +19,7 @@ import numpy as np
 from models import bundle as B
 from models.adapt import AdaptConfig
 from models.data import load_capture
-from models.train import load_dam_checkpoint
+from models.train import load_dam_checkpoint, require_encoder
 
 from . import report
 from .common import git_commit, machine, run_dir, write_json
@@ -81,9 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     size = max(160, bundle.cfg.crop_size + 32)
     n_held = a.heldout_frames or (16 if q else 90)
     if {"table2", "table3"} & set(a.tables):
-        if not bundle.manifest.get("has_encoder", True):
-            raise SystemExit(f"{a.bundle[0]} ships without the DAM encoder E_X: Tables 2/3 train I2ZNet variants "
-                             "on codes from it; pass --dam-checkpoint WORK/dam.pt of the run that built it")
+        try:  # fail before rendering captures: the variants train on codes from E_X
+            require_encoder(bundle)
+        except ValueError as e:
+            raise SystemExit(f"{a.bundle[0]}: {e}") from None
         held = load_capture(ensure_lab(cache, person, n_held, 4, size, seed=10_000 + person))
         train_labs = [Path(c) for c in bundle.manifest.get("provenance", {}).get("trained_on", [])]
         train_labs = [c for c in train_labs if (c / "manifest.json").exists()] or [

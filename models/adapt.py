@@ -141,17 +141,33 @@ def _pair_starts(valid: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
+def _pair_means(model: _DAModel, rec: Recording, starts: np.ndarray, batch: int = 16) -> dict[str, float]:
+    """Mean of each loss term (da, cftc, motc, flrc) over the consecutive pairs ``starts``."""
+    sums: dict[str, float] = {}
+    for k in range(0, len(starts), batch // 2):
+        s = torch.as_tensor(starts[k:k + batch // 2])
+        idx = torch.stack([s, s + 1], 1).flatten()
+        for n, v in model.losses(rec.crops[idx], rec.keypoints[idx], rec.valid[idx]).items():
+            sums[n] = sums.get(n, 0.0) + float(v) * len(s)
+    return {n: v / max(len(starts), 1) for n, v in sums.items()}
+
+
+def image_fit_losses(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topology: Topology,
+                     rec: Recording, cfg: AdaptConfig = AdaptConfig()) -> dict[str, float]:
+    """Mean L_DA and its terms (Eq. 5-9) of a model on a recording, without training."""
+    model = _DAModel(i2znet.eval(), color, dam.eval(), topology, cfg)
+    return _pair_means(model, rec, _pair_starts(rec.valid.cpu().numpy()))
+
+
+@torch.no_grad()
 def evaluate(model: _DAModel, rec: Recording, batch: int = 16) -> dict:
     """Held-out figures: mean L_DA over pairs, temporal stability of G (Eq. 10), landmark
     error (px, crop) of the projected model landmarks against the detector."""
     starts = _pair_starts(rec.valid.cpu().numpy())
     if len(starts) == 0:
         return {"da": math.nan, "temporal": math.nan, "landmark_error": math.nan, "pairs": 0}
-    das, Gs, errs = [], [], []
-    for k in range(0, len(starts), batch // 2):
-        s = torch.as_tensor(starts[k:k + batch // 2])
-        idx = torch.stack([s, s + 1], 1).flatten()
-        das.append(float(model.losses(rec.crops[idx], rec.keypoints[idx], rec.valid[idx])["da"]) * len(s))
+    da = _pair_means(model, rec, starts, batch)["da"]
+    Gs, errs = [], []
     for k in range(0, len(rec), batch):
         crops, K = rec.crops[k:k + batch], rec.keypoints[k:k + batch]
         G, H, *_ = model.forward(crops, K)
@@ -161,7 +177,7 @@ def evaluate(model: _DAModel, rec: Recording, batch: int = 16) -> dict:
         Gs.append(G.cpu())
     G_all = torch.cat(Gs)[rec.valid.cpu()]
     temporal = temporal_stability(G_all) if len(G_all) >= 3 else math.nan
-    return {"da": sum(das) / len(starts), "temporal": temporal, "landmark_error": float(np.mean(errs)),
+    return {"da": da, "temporal": temporal, "landmark_error": float(np.mean(errs)),
             "pairs": int(len(starts))}
 
 

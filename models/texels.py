@@ -41,7 +41,6 @@ class TexelMap:
         self.faces = torch.from_numpy(topology.faces).to(device)
         self.tri = self.faces[fid.to(device)]
         self.bary = torch.from_numpy(bary.reshape(-1, 3)).to(device)[self.index]
-        self.n_vertices = int(topology.vertices.shape[0])
         self._M: dict = {}  # (dtype, device) -> sparse (N, V) barycentric matrix
 
     def to(self, device: torch.device | str) -> TexelMap:

@@ -227,12 +227,17 @@ def load_dam_checkpoint(bundle: B.AvatarBundle, path: str | Path) -> B.AvatarBun
     return bundle
 
 
-def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
-    """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history."""
+def require_encoder(bundle: B.AvatarBundle) -> None:
+    """ValueError unless the bundle's DAM has its trained encoder E_X (the source of z_gt)."""
     if not bundle.manifest.get("has_encoder", True):
         raise ValueError("this avatar bundle ships without the DAM encoder E_X that gives I2ZNet its targets "
                          "z_gt (Eq. 2): load the DAM training checkpoint first (models.train.load_dam_checkpoint, "
                          "or --dam-checkpoint WORK/dam.pt on the command line)")
+
+
+def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
+    """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history."""
+    require_encoder(bundle)
     net, dam = bundle.i2znet, bundle.dam
     S = bundle.cfg.crop_size
     dam.eval().requires_grad_(False)

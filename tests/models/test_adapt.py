@@ -109,3 +109,16 @@ def test_adapt_without_usable_pairs_keeps_model(tiny):
     rec = Recording(rec.crops, rec.keypoints, torch.zeros(10, dtype=torch.bool))
     res = adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, AdaptConfig(steps=5))
     assert not res.accepted and res.verdict == "kept the current model" and "no pair" in res.reason
+
+
+def test_image_fit_losses_are_the_terms_of_the_evaluated_da(tiny):
+    """image_fit_losses averages every term of Eq. 5 over the pairs evaluate() uses."""
+    from models.adapt import image_fit_losses
+
+    rec = _recording()
+    cfg = AdaptConfig()
+    L = image_fit_losses(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, cfg)
+    model = _DAModel(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, cfg)
+    assert L["da"] == pytest.approx(evaluate(model, rec)["da"], rel=1e-5)
+    w = cfg.weights
+    assert L["da"] == pytest.approx(w.cftc * L["cftc"] + w.motc * L["motc"] + w.flrc * L["flrc"], rel=1e-4)

@@ -113,8 +113,9 @@ class _DAModel:
     def forward(self, crops: Tensor, K: Tensor):
         z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
         G, T = self.dam.decode(z, view_direction(H))  # T (B, 3, T_dec, T_dec)
-        if T.shape[-1] != self.tm.T:
-            T = F.adaptive_avg_pool2d(T, self.tm.T)  # (B, 3, T_loss, T_loss)
+        if T.shape[-1] != self.tm.T:  # (B, 3, T_loss, T_loss); strided pool when the sizes divide
+            k, r = divmod(T.shape[-1], self.tm.T)
+            T = F.avg_pool2d(T, k) if r == 0 else F.adaptive_avg_pool2d(T, self.tm.T)
         X = texel_positions(G, self.tm)  # (B, N, 3)
         T_obs, inside = observed_texture(crops, G, H, self.tm, X)
         with torch.no_grad():

@@ -81,11 +81,16 @@ def default_profile_name(room: str = "") -> str:
 
 def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, store: ProfileStore | None,
               progress: Callable[[CalibProgress], None] | None = None, cancel: threading.Event | None = None,
-              fingerprint: str | None = None) -> CalibOutcome:
-    """Adapt, and on acceptance save the profile and hot-swap the tracker's weights."""
+              fingerprint: str | None = None, runner=None) -> CalibOutcome:
+    """Adapt, and on acceptance save the profile and hot-swap the tracker's weights.
+
+    ``runner``: an :class:`app.adapt_process.AdaptProcess` to adapt in (the app's default: no
+    GIL shared with the GUI and the tracker), or None to adapt in the calling thread.
+    """
     t0 = time.perf_counter()
-    torch.set_num_threads(max(1, plan.threads))
-    _background_priority(plan.nice)
+    if runner is None:
+        torch.set_num_threads(max(1, plan.threads))
+        _background_priority(plan.nice)
     n, n_valid = len(recording), int(recording.valid.sum()) if len(recording) else 0
     if n_valid < 4:
         return CalibOutcome("kept the current model", f"only {n_valid} of {n} recorded frames had a face; "
@@ -100,7 +105,8 @@ def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, sto
                                    losses))
 
     is_cancelled = (lambda: cancel.is_set()) if cancel is not None else None
-    result = adapt(i2z, color, b.dam, b.topology, recording, plan.adapt_config(), on_step, is_cancelled)
+    adapt_fn = adapt if runner is None else runner.adapt
+    result = adapt_fn(i2z, color, b.dam, b.topology, recording, plan.adapt_config(), on_step, is_cancelled)
     seconds = time.perf_counter() - t0
     out = CalibOutcome(result.verdict, result.reason, result.accepted, _clean(result.before), _clean(result.after),
                        seconds, n, n_valid)

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",
                    help="decode the avatar's view-dependent texture every N-th frame and reuse it in between "
                         f"(geometry and pose every frame; default {TEXTURE_EVERY})")
+    p.add_argument("--calib-in-thread", action="store_true",
+                   help="adapt in a thread of the app instead of a child process (for comparison: the thread "
+                        "shares the GIL with the GUI and the tracker)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     h = p.add_argument_group("headless mode (benchmarks, CI)")
     h.add_argument("--headless", action="store_true", help="track without a window and report figures")

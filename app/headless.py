@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .adapt_process import AdaptProcess, AdaptProcessError
 from .calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from .drawing import FrameDrawer
 from .loops import CaptureLoop, TrackingLoop
@@ -101,7 +102,8 @@ def run_headless(args) -> int:
 
         def work() -> None:
             try:
-                calib["outcome"] = calibrate(setup.tracker, rec, plan, store, fingerprint=setup.fingerprint)
+                calib["outcome"] = calibrate(setup.tracker, rec, plan, store, fingerprint=setup.fingerprint,
+                                             runner=runner)
             except Exception as e:  # report, never kill the run
                 log.exception("calibration failed")
                 calib["outcome"] = CalibOutcome("failed", f"{type(e).__name__}: {e}")
@@ -109,8 +111,16 @@ def run_headless(args) -> int:
         calib["thread"] = threading.Thread(target=work, name="calibration", daemon=True)
         calib["thread"].start()
 
+    runner = None
     if args.calibrate:
         warm_up(setup.tracker)  # torch's lazy imports before tracking starts, not inside the calibration
+        if not args.calib_in_thread:
+            runner = AdaptProcess(nice=CalibrationPlan.nice, threads=args.threads)
+            try:
+                log.info("calibration process ready in %.2f s", runner.start())
+            except AdaptProcessError as e:
+                log.warning("%s; calibrating in a thread instead", e)
+                runner = None
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)
     freeze_heap()  # after start-up: no full GC pass over ~350k long-lived objects mid-run
@@ -134,6 +144,8 @@ def run_headless(args) -> int:
     stop.set()
     mailbox.close()
     cap_thread.join(timeout=5)
+    if runner is not None:
+        runner.close()
     report = {"source": str(spec), "source_fps": getattr(source, "fps", None), "frame_size": list(args.size),
               "bundle": setup.choice.description, "bundle_path": setup.choice.path,
               "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
@@ -144,7 +156,8 @@ def run_headless(args) -> int:
     if args.calibrate:
         out: CalibOutcome | None = calib.get("outcome")
         report["calibration"] = {**(out.summary() if out else {"verdict": "not run", "reason": "source ended first"}),
-                                 "recorded": calib.get("recorded"), "during": during.summary()}
+                                 "recorded": calib.get("recorded"), "during": during.summary(),
+                                 "in_process": runner is not None}
     _finish(args, report, tracks)
     return 0
 

@@ -42,9 +42,10 @@ class Session(QObject):
     _req_load = Signal(str)
     _req_revert = Signal()
     _req_warm_up = Signal()
+    _req_prepare = Signal()
 
     def __init__(self, setup: TrackerSetup, store: ProfileStore, options: ViewOptions | None = None,
-                 use_gl: bool = True, threads: int = 1) -> None:
+                 use_gl: bool = True, threads: int = 1, calib_process: bool = True) -> None:
         super().__init__()
         self.setup, self.store = setup, store
         self.mailbox: Mailbox[FramePacket] = Mailbox()
@@ -63,7 +64,7 @@ class Session(QObject):
         topo = setup.tracker.bundle.topology
         self.tracking.call_soon(lambda: self.pipeline.set_drawer(FrameDrawer(topo, use_gl)))
         self.tracking_thread = start_in_thread(self.tracking, "tracking")
-        self.calib = CalibrationWorker(lambda: self.pipeline.tracker, store, setup.fingerprint)
+        self.calib = CalibrationWorker(lambda: self.pipeline.tracker, store, setup.fingerprint, calib_process)
         self.calib_thread = QThread()
         self.calib_thread.setObjectName("calibration")
         self.calib.moveToThread(self.calib_thread)
@@ -71,6 +72,7 @@ class Session(QObject):
         self._req_load.connect(self.calib.load_profile)
         self._req_revert.connect(self.calib.revert)
         self._req_warm_up.connect(self.calib.warm_up)
+        self._req_prepare.connect(self.calib.prepare)
         self.calib.progress.connect(self.calib_progress)
         self.calib.done.connect(self._on_calib_done)
         self.calib.profile_loaded.connect(self._on_profile_loaded)
@@ -127,6 +129,7 @@ class Session(QObject):
         self.plan = plan
         self.calib.cancel_event.clear()
         self.tracking.call_soon(lambda: self.pipeline.start_recording(plan.seconds))
+        self._req_prepare.emit()  # the calibration process starts while the frames are recorded
         self._set_calib("recording")
         return True
 
@@ -182,3 +185,4 @@ class Session(QObject):
         self.tracking_thread.wait(5000)
         self.calib_thread.quit()
         self.calib_thread.wait(30000)
+        self.calib.close()

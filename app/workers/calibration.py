@@ -3,7 +3,10 @@
 Lives on its own QThread with an event loop; the session calls its slots through queued
 signals: ``calibrate`` (adapt + save + hot-swap, :func:`app.calibration.calibrate`),
 ``load_profile`` and ``revert``. ``cancel()`` is thread-safe and stops the adaptation at its
-next step; the live model is untouched and no profile is written.
+next step; the live model is untouched and no profile is written. The adaptation itself
+runs in a kept child process (:class:`app.adapt_process.AdaptProcess`, started by ``prepare``
+when a recording begins, so that it is ready when the recording ends) so that it shares no GIL
+with the GUI and the tracker; if that process cannot start, it runs in this thread instead.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from models.adapt import Recording
 from models.tracker import Tracker
 
+from ..adapt_process import AdaptProcess, AdaptProcessError
 from ..calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from ..packets import CalibOutcome, CalibProgress
 from ..profiles import ProfileError, ProfileStore
@@ -31,11 +35,13 @@ class CalibrationWorker(QObject):
     done = Signal(object)  # CalibOutcome
     profile_loaded = Signal(str, str)  # name ("" = base avatar), error ("" = ok)
 
-    def __init__(self, tracker: Callable[[], Tracker], store: ProfileStore, fingerprint: str) -> None:
+    def __init__(self, tracker: Callable[[], Tracker], store: ProfileStore, fingerprint: str,
+                 use_process: bool = True) -> None:
         super().__init__()
         self._tracker, self.store, self.fingerprint = tracker, store, fingerprint
         self.cancel_event = threading.Event()
         self.busy = False
+        self.runner: AdaptProcess | None = AdaptProcess(nice=CalibrationPlan.nice) if use_process else None
 
     def cancel(self) -> None:
         """Thread-safe: stop the running adaptation at its next step."""
@@ -47,6 +53,20 @@ class CalibrationWorker(QObject):
         log.info("calibration warm-up: %.2f s", warm_up(self._tracker()))
         freeze_heap()
 
+    @Slot()
+    def prepare(self) -> None:
+        """Start the calibration process (torch import + warm-up) while the recording runs."""
+        if self.runner is not None and not self.runner.alive:
+            try:
+                log.info("calibration process ready in %.2f s", self.runner.start())
+            except AdaptProcessError as e:
+                log.warning("%s; this calibration runs in a thread of the app", e)
+
+    def close(self) -> None:
+        """Stop the calibration process (call after this worker's thread has finished)."""
+        if self.runner is not None:
+            self.runner.close()
+
     @Slot(object, object)
     def calibrate(self, recording: Recording, plan: CalibrationPlan) -> None:
         self.busy = True
@@ -55,8 +75,9 @@ class CalibrationWorker(QObject):
                 out = CalibOutcome("cancelled", "cancelled before adaptation started; the live model is unchanged",
                                    frames=len(recording))
             else:
+                runner = self.runner if self.runner is not None and self.runner.alive else None
                 out = calibrate(self._tracker(), recording, plan, self.store, self._progress, self.cancel_event,
-                                self.fingerprint)
+                                self.fingerprint, runner)
         except Exception as e:  # a crash mid-calibration: live model untouched, nothing saved
             log.exception("calibration crashed")
             out = CalibOutcome("failed", f"calibration failed ({type(e).__name__}: {e}); the live model is unchanged",

@@ -22,9 +22,10 @@ def same_weights(a: dict, b: dict) -> bool:
     return all(torch.equal(a[m][k], b[m][k]) for m in a for k in a[m])
 
 
-def clip_window(make_window, n=24):
+def clip_window(make_window, n=24, *argv):
     frames, truths = fixed_clip(n)
-    return make_window(source_obj=ArraySource(frames, truths, name="clip"), spec=SourceSpec("synthetic"))
+    return make_window("synthetic:lab", *argv, source_obj=ArraySource(frames, truths, name="clip"),
+                       spec=SourceSpec("synthetic"))
 
 
 def outcomes(w) -> list:
@@ -109,7 +110,7 @@ def test_crash_mid_calibration_keeps_the_live_model(make_window, qtbot, monkeypa
         raise RuntimeError("simulated crash inside adapt")
 
     monkeypatch.setattr("app.calibration.adapt", boom)
-    w = clip_window(make_window, n=8)
+    w = clip_window(make_window, 8, "--calib-in-thread")  # the crash happens in this process
     log = PacketLog(w.session)
     tracker = w.session.pipeline.tracker
     base = tracker.weights()
@@ -121,6 +122,32 @@ def test_crash_mid_calibration_keeps_the_live_model(make_window, qtbot, monkeypa
     assert not ProfileStore().root.exists() or not any(ProfileStore().root.iterdir())
     assert "failed" in w.notifier.messages().lower()
     log.wait(qtbot, 2)  # still tracking
+
+
+def test_calibration_process_dying_keeps_the_live_model(make_window, qtbot):
+    """The child process that adapts is killed mid-run (e.g. by the OOM killer): the calibration
+    fails with a message, nothing changes, and the next calibration starts a new process."""
+    w = clip_window(make_window, 8)
+    w.settings.set("calib/steps", 100000)
+    tracker = w.session.pipeline.tracker
+    base = tracker.weights()
+    done, progress = outcomes(w), []
+    w.session.calib_progress.connect(progress.append)
+    w.controller.start_calibration(0.5)
+    wait_for(qtbot, lambda: len(progress) >= 2, timeout=60, what="adaptation steps in the child process")
+    runner = w.session.calib.runner
+    assert runner is not None and runner.alive
+    runner._proc.kill()
+    wait_for(qtbot, lambda: done, timeout=30, what="failed calibration")
+    assert done[0].verdict == "failed" and "ended unexpectedly" in done[0].reason, done[0]
+    assert same_weights(tracker.weights(), base)
+    root = ProfileStore().root
+    assert not root.exists() or not any(root.iterdir())
+    w.settings.set("calib/steps", 2)
+    w.controller.adapt_overrides = FORCE_ACCEPT
+    w.controller.start_calibration(0.5)
+    wait_for(qtbot, lambda: len(done) == 2, timeout=60, what="a second calibration")
+    assert done[1].verdict == "accepted" and runner.alive, done[1]
 
 
 def test_gui_stall_during_calibration(make_window, qtbot, artifacts):

@@ -74,12 +74,8 @@ class _Child:
         self.closing = False
 
     def serve(self) -> None:
-        nice, threads = _recv(self.conn)[1:]
-        if nice > 0 and hasattr(os, "nice"):
-            try:
-                os.nice(nice)
-            except OSError:
-                pass
+        nice, threads, idle = _recv(self.conn)[1:]
+        _lower_priority(nice, idle)
         t0 = time.perf_counter()
         import torch
 
@@ -158,6 +154,21 @@ class _Child:
         return self.cancelled
 
 
+def _lower_priority(nice: int, idle: bool) -> None:
+    """nice the process; with ``idle`` also SCHED_IDLE (Linux): it then runs only on CPU time that
+    nothing else wants, and a waking tracker or GUI thread preempts it at once."""
+    if nice > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    if idle and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as e:
+            log.info("SCHED_IDLE not available: %s", e)
+
+
 def _main() -> None:
     """Child entry point: ``python -m app.adapt_process FD``."""
     logging.basicConfig(level=logging.WARNING, format="calibration process: %(levelname)s %(message)s")
@@ -175,11 +186,13 @@ class AdaptProcess:
     """A kept child process that runs adaptations; ``adapt`` mirrors :func:`models.adapt.adapt`.
 
     ``nice``: how much to lower the child's CPU priority (tracking and the GUI come first);
-    ``threads``: its torch threads. Not thread-safe: one caller (the calibration worker).
+    ``idle``: also schedule it SCHED_IDLE (Linux); ``threads``: its torch threads. Not
+    thread-safe: one caller (the calibration worker).
     """
 
-    def __init__(self, nice: int = 10, threads: int = 1, start_timeout: float = 120.0) -> None:
+    def __init__(self, nice: int = 10, threads: int = 1, start_timeout: float = 120.0, idle: bool = True) -> None:
         self.nice, self.threads, self.start_timeout = int(nice), int(threads), float(start_timeout)
+        self.idle = bool(idle)
         self._proc: subprocess.Popen | None = None
         self._conn: Connection | None = None
         self._key: object = None
@@ -202,7 +215,7 @@ class AdaptProcess:
                                       pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self._conn = Connection(mine.detach())
-        _send(self._conn, ("hello", self.nice, self.threads))
+        _send(self._conn, ("hello", self.nice, self.threads, self.idle))
         msg = self._wait(self.start_timeout, "start")
         if msg[0] != "ready":
             self.close()

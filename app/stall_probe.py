@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from .defaults import CALIB_STEPS
+from .packets import STAGES
 
 
 def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
@@ -32,7 +33,9 @@ def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
             "fps": (len(pkts) - 1) / span if span > 0 else 0.0,
             "latency_p50_ms": float(np.nanpercentile(lat, 50)) if lat else None,
             "latency_p95_ms": float(np.nanpercentile(lat, 95)) if lat else None,
-            "dropped": (pkts[-1].dropped - pkts[0].dropped) if pkts else 0}
+            "dropped": (pkts[-1].dropped - pkts[0].dropped) if pkts else 0,
+            "stage_p50_ms": {k: float(np.nanpercentile([p.timings.get(k, np.nan) for p in pkts], 50))
+                             for k in STAGES} if pkts else {}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=CALIB_STEPS, help="adaptation steps")
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of plain tracking measured first")
     ap.add_argument("--no-avatar", action="store_true", help="do not render the avatar view (isolates GL cost)")
+    ap.add_argument("--calib-in-thread", action="store_true", help="adapt in a thread of the app (comparison)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     from PySide6.QtCore import QTimer
@@ -52,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     from .gui import create_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    w = create_window(build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else [])),
-                      cameras=[])
+    cli = ["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []) + \
+        (["--calib-in-thread"] if a.calib_in_thread else [])
+    w = create_window(build_parser().parse_args(cli), cameras=[])
     w.settings.set("calib/steps", a.steps)
     if a.no_avatar:
         from dataclasses import replace
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     QTimer.singleShot(int(1e3 * (a.idle + a.seconds + 900)), app.quit)  # safety net
     app.exec()
     report = {"source": a.source, "bundle": w.session.setup.choice.description, "steps": a.steps,
+              "calibration_in": "thread" if a.calib_in_thread else "process",
               "record_seconds": a.seconds, "platform": app.platformName(),
               "calibration": done[0].summary() if done else None,
               **{ph: _summary(gaps.get(ph, []), pkts.get(ph, [])) for ph in ("idle", "recording", "adapting")}}

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calib-in-thread", action="store_true",
                    help="adapt in a thread of the app instead of a child process (for comparison: the thread "
                         "shares the GIL with the GUI and the tracker)")
+    p.add_argument("--render-in-thread", action="store_true",
+                   help="draw the avatar view in the tracking thread instead of a child process (for comparison)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     h = p.add_argument_group("headless mode (benchmarks, CI)")
     h.add_argument("--headless", action="store_true", help="track without a window and report figures")

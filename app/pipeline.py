@@ -135,7 +135,7 @@ class Pipeline:
             if opts.avatar:
                 alpha = self._avatar_alpha(pkt.t_capture)
                 G, H, T = self._avatar[:3] if self._avatar is not None else (None, None, None)
-                avatar = self.drawer.avatar(G, H, T, opts, alpha)
+                avatar = self.drawer.avatar(G, H, T, opts, alpha, wait=not fresh)  # a redraw waits for its image
         t_done = time.perf_counter()
         timings = {"capture": pkt.capture_ms, **result.timings, "render": 1e3 * (t_done - t0),
                    "total": 1e3 * (t_done - t_start), "latency": 1e3 * (t_done - pkt.t_capture)}

@@ -19,6 +19,7 @@ from .mailbox import Mailbox
 from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
 from .pipeline import Pipeline
 from .profiles import ProfileStore
+from .render_process import ProcessDrawer
 from .setup import TrackerSetup, landmarks_or_fallback, move_tracker
 from .sources import FrameSource
 from .workers.calibration import CalibrationWorker
@@ -45,7 +46,8 @@ class Session(QObject):
     _req_prepare = Signal()
 
     def __init__(self, setup: TrackerSetup, store: ProfileStore, options: ViewOptions | None = None,
-                 use_gl: bool = True, threads: int = 1, calib_process: bool = True) -> None:
+                 use_gl: bool = True, threads: int = 1, calib_process: bool = True,
+                 render_process: bool = True) -> None:
         super().__init__()
         self.setup, self.store = setup, store
         self.mailbox: Mailbox[FramePacket] = Mailbox()
@@ -62,7 +64,8 @@ class Session(QObject):
         self.tracking.recording_done.connect(self._on_recorded)
         self.tracking.error.connect(self.error)
         topo = setup.tracker.bundle.topology
-        self.tracking.call_soon(lambda: self.pipeline.set_drawer(FrameDrawer(topo, use_gl)))
+        make_drawer = (lambda: ProcessDrawer(topo)) if use_gl and render_process else (lambda: FrameDrawer(topo, use_gl))
+        self.tracking.call_soon(lambda: self.pipeline.set_drawer(make_drawer()))
         self.tracking_thread = start_in_thread(self.tracking, "tracking")
         self.calib = CalibrationWorker(lambda: self.pipeline.tracker, store, setup.fingerprint, calib_process)
         self.calib_thread = QThread()

@@ -82,7 +82,7 @@ def test_end_of_video_stops_or_loops(make_window, qtbot, tmp_path):
 
 
 def test_no_face_is_said_and_the_avatar_holds_then_fades(make_window, qtbot):
-    src = SyntheticSource("lab", width=320, height=240, faces=lambda i: 1 if i < 8 else 0)
+    src = SyntheticSource("lab", width=320, height=240, faces=lambda i: 1 if i < 30 else 0)  # 1 s: the avatar process has drawn the face
     w = make_window(source_obj=src, spec=SourceSpec("synthetic"))
     log = PacketLog(w.session)
     found = log.wait(qtbot, 1, lambda p: p.result.found)[-1]
@@ -90,7 +90,7 @@ def test_no_face_is_said_and_the_avatar_holds_then_fades(make_window, qtbot):
     assert lost.status == "no face in view" and "No face in view" in [c[0] for c in w.camera.captions]
     assert lost.avatar_rgb is not None and not np.array_equal(lost.avatar_rgb, w.session.pipeline.drawer.backdrop(
         lost.avatar_rgb.shape[0])), "the avatar holds its last pose first"
-    faded = log.wait(qtbot, 1, lambda p: not p.result.found and p.t_capture - found.t_capture > 2.0, timeout=30)[-1]
+    faded = log.wait(qtbot, 1, lambda p: not p.result.found and p.t_capture - lost.t_capture > 2.0, timeout=30)[-1]
     assert np.array_equal(faded.avatar_rgb, w.session.pipeline.drawer.backdrop(faded.avatar_rgb.shape[0]))
 
 

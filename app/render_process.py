@@ -1,0 +1,225 @@
+"""Draw the avatar view (and the GL wireframe overlay) in a child process.
+
+ModernGL keeps the GIL while it draws and reads back (on a software GL, ~6 ms for the
+360x360 avatar view): drawn in the tracking thread it lengthened every frame and held off the
+GUI thread. :class:`ProcessDrawer` has :class:`app.drawing.FrameDrawer`'s interface; a real
+FrameDrawer runs in ``python -m app.render_process FD`` (a plain subprocess, as the synthetic
+actor's), talking pickled numpy over a socket pair:
+
+    parent -> child   ("avatar", G, H_frame, texture | None, opts, alpha)  texture only when it changed
+                      ("camera", frame_rgb, G, H_frame, detected, box, opts)  (GL wireframe only)
+                      ("close",)
+    child -> parent   ("ready", gl, notice) | ("image", rgb) | ("error", message)
+
+The avatar view is asynchronous, latest wins: each call collects the image the child finished
+(normally the previous frame's) and hands it the current pose if it is idle, so the tracking
+thread never waits for it; ``wait=True`` (a redraw of a paused frame) waits for the fresh one.
+Camera overlays without the wireframe stay in the calling thread (OpenCV, ~0.2 ms). If the
+child cannot start or dies, drawing falls back to an in-thread FrameDrawer with a notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from models.topology import Topology
+
+from .drawing import FrameDrawer
+from .packets import ViewOptions
+
+log = logging.getLogger(__name__)
+
+
+def _send(conn: Connection, obj) -> None:
+    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Connection):
+    return pickle.loads(conn.recv_bytes())
+
+
+def _serve(conn: Connection) -> None:
+    topology, use_gl = _recv(conn)[1:]
+    drawer = FrameDrawer(topology, use_gl)
+    _send(conn, ("ready", drawer.gl, drawer.notice))
+    texture = None
+    try:
+        while True:
+            msg = _recv(conn)
+            if msg[0] == "close":
+                return
+            try:
+                if msg[0] == "avatar":
+                    G, H, tex, opts, alpha = msg[1:]
+                    texture = tex if tex is not None else texture  # the same object until a new one arrives
+                    _send(conn, ("image", drawer.avatar(G, H, texture, opts, alpha)))
+                elif msg[0] == "camera":
+                    _send(conn, ("image", drawer.camera(*msg[1:])))
+            except Exception as e:  # report; the parent falls back to drawing itself
+                log.exception("render process: %s failed", msg[0])
+                _send(conn, ("error", f"{type(e).__name__}: {e}"))
+    finally:
+        drawer.release()
+
+
+def _main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="render process: %(levelname)s %(message)s")
+    conn = Connection(int(sys.argv[1]))
+    try:
+        _serve(conn)
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        conn.close()
+
+
+class ProcessDrawer:
+    """:class:`FrameDrawer`'s interface with the GL drawing in a child process. Use from one thread."""
+
+    def __init__(self, topology: Topology, use_gl: bool = True, start_timeout: float = 60.0) -> None:
+        self.topology = topology
+        self.local = FrameDrawer(topology, use_gl=False)  # OpenCV overlays; the fallback avatar
+        self.notice = ""
+        self.gl = False
+        self._conn: Connection | None = None
+        self._proc: subprocess.Popen | None = None
+        self._busy = False  # an avatar request is in flight
+        self._image: np.ndarray | None = None  # the newest avatar image the child finished
+        self._tex_sent: object = None  # the texture object the child has
+        self._fallback: FrameDrawer | None = None
+        if not use_gl:
+            return
+        try:
+            self._start(topology, start_timeout)
+        except (OSError, EOFError, RuntimeError) as e:
+            self._fail(f"the render process did not start ({e})")
+
+    # ------------------------------------------------------------------ process
+    def _start(self, topology: Topology, timeout: float) -> None:
+        mine, theirs = socket.socketpair()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self._proc = subprocess.Popen([sys.executable, "-m", "app.render_process", str(theirs.fileno())],
+                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._conn = Connection(mine.detach())
+        _send(self._conn, ("init", topology, True))
+        if not self._conn.poll(timeout):
+            raise RuntimeError(f"no answer within {timeout:g} s")
+        _, self.gl, notice = _recv(self._conn)
+        if not self.gl:  # no GL in the child either: OpenCV drawing here
+            self._close_child()
+            self.notice = notice
+
+    def _fail(self, why: str) -> None:
+        """Draw in this thread from now on (a GL drawer of our own, as before the child existed)."""
+        log.warning("%s; drawing in the tracking thread instead", why)
+        self._close_child()
+        self._fallback = FrameDrawer(self.topology, use_gl=True)
+        self.gl = self._fallback.gl
+        self.notice = why if not self._fallback.notice else f"{why}; {self._fallback.notice}"
+        self._image, self._busy = None, False
+
+    def _close_child(self) -> None:
+        if self._conn is not None:
+            try:
+                _send(self._conn, ("close",))
+            except OSError:
+                pass
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(2)
+            self._proc = None
+
+    def _call(self, msg) -> np.ndarray | None:
+        """Send one request and wait for its image (None after a failure: caller falls back)."""
+        assert self._conn is not None
+        try:
+            if self._busy:  # collect the in-flight avatar first
+                self._collect(block=True)
+            _send(self._conn, msg)
+            return self._reply(_recv(self._conn))
+        except (EOFError, OSError) as e:
+            self._fail(f"the render process ended ({type(e).__name__})")
+            return None
+
+    def _reply(self, msg) -> np.ndarray | None:
+        if msg[0] == "error":
+            self._fail(f"the render process failed: {msg[1]}")
+            return None
+        return msg[1]
+
+    def _collect(self, block: bool) -> None:
+        assert self._conn is not None
+        if self._busy and (block or self._conn.poll(0)):
+            img = self._reply(_recv(self._conn))
+            self._busy = False
+            if img is not None:
+                self._image = img
+
+    # ------------------------------------------------------------------ FrameDrawer interface
+    def backdrop(self, size: int) -> np.ndarray:
+        return self.local.backdrop(size)
+
+    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
+        if self._fallback is not None:
+            return self._fallback.camera(frame_rgb, G, H_frame, detected, box, opts)
+        if self._conn is not None and opts.wireframe and G is not None and H_frame is not None:
+            img = self._call(("camera", frame_rgb, G, H_frame, detected, box, opts))
+            if img is not None:
+                return img
+            return self.camera(frame_rgb, G, H_frame, detected, box, opts)
+        return self.local.camera(frame_rgb, G, H_frame, detected, box, opts)
+
+    def avatar(self, G, H_frame, texture, opts: ViewOptions, alpha: float = 1.0, wait: bool = False) -> np.ndarray:
+        """The newest finished avatar image; the current pose is drawn next (now if ``wait``)."""
+        if self._fallback is not None:
+            return self._fallback.avatar(G, H_frame, texture, opts, alpha)
+        if self._conn is None:
+            return self.local.avatar(G, H_frame, texture, opts, alpha)
+        size = int(opts.avatar_size)
+        try:
+            self._collect(block=wait)
+            if not self._busy:
+                tex = None
+                if texture is not None and texture is not self._tex_sent:
+                    tex, self._tex_sent = texture, texture
+                _send(self._conn, ("avatar", G, H_frame, tex, opts, alpha))
+                self._busy = True
+                if wait:
+                    self._collect(block=True)
+        except (EOFError, OSError) as e:
+            self._fail(f"the render process ended ({type(e).__name__})")
+            return self.avatar(G, H_frame, texture, opts, alpha)
+        if self._fallback is not None:
+            return self._fallback.avatar(G, H_frame, texture, opts, alpha)
+        img = self._image
+        return img if img is not None and img.shape[0] == size else self.backdrop(size)
+
+    def release(self) -> None:
+        if self._busy and self._conn is not None:
+            try:
+                self._collect(block=True)
+            except (EOFError, OSError):
+                pass
+        self._close_child()
+        if self._fallback is not None:
+            self._fallback.release()
+            self._fallback = None
+        self.gl = False
+
+
+if __name__ == "__main__":
+    _main()

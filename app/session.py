@@ -64,7 +64,9 @@ class Session(QObject):
         self.tracking.recording_done.connect(self._on_recorded)
         self.tracking.error.connect(self.error)
         topo = setup.tracker.bundle.topology
-        make_drawer = (lambda: ProcessDrawer(topo)) if use_gl and render_process else (lambda: FrameDrawer(topo, use_gl))
+        def make_drawer() -> FrameDrawer | ProcessDrawer:  # avatar view in its own process by default
+            return ProcessDrawer(topo) if use_gl and render_process else FrameDrawer(topo, use_gl)
+
         self.tracking.call_soon(lambda: self.pipeline.set_drawer(make_drawer()))
         self.tracking_thread = start_in_thread(self.tracking, "tracking")
         self.calib = CalibrationWorker(lambda: self.pipeline.tracker, store, setup.fingerprint, calib_process)

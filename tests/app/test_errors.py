@@ -90,7 +90,8 @@ def test_no_face_is_said_and_the_avatar_holds_then_fades(make_window, qtbot):
     assert lost.status == "no face in view" and "No face in view" in [c[0] for c in w.camera.captions]
     assert lost.avatar_rgb is not None and not np.array_equal(lost.avatar_rgb, w.session.pipeline.drawer.backdrop(
         lost.avatar_rgb.shape[0])), "the avatar holds its last pose first"
-    faded = log.wait(qtbot, 1, lambda p: not p.result.found and p.t_capture - lost.t_capture > 2.0, timeout=30)[-1]
+    faded = log.wait(qtbot, 1, lambda p: not p.result.found and p.t_capture - lost.t_capture > 2.0,
+                     timeout=30)[-1]
     assert np.array_equal(faded.avatar_rgb, w.session.pipeline.drawer.backdrop(faded.avatar_rgb.shape[0]))
 
 

@@ -5,8 +5,15 @@ consecutive-frame pairs of a recording with
 
     L_DA = l_CFTC L_CFTC + l_MOTC L_MOTC + l_FLRC L_FLRC        (Eq. 5)
 
-keeping the DAM decoder D frozen. The live models are never modified: the result carries
-new state dicts. The last ``holdout`` fraction of the recording is never trained on; the
+keeping the DAM decoder D frozen. Beyond the paper, training batches are short windows of
+consecutive frames (``window``; 2 = the paper's pairs) and a second-order temporal term
+
+    L_TEMP = mean_t,i || (G_{t+1,i} - 2 G_{t,i} + G_{t-1,i}) / s_G ||^2     (s_G: the DAM's geometry scale)
+
+weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
+acceleration of the decoded geometry -- jitter -- and not steady motion. Every pair term of
+Eq. 5 is computed on the consecutive pairs inside the windows. The live models are never
+modified: the result carries new state dicts. The last ``holdout`` fraction of the recording is never trained on; the
 before/after figures on it decide the verdict (accepted only when the adapted model is
 better there).
 """
@@ -27,7 +34,7 @@ from .camera import project, view_direction
 from .color import ColorCorrection
 from .dam import DeepAppearanceModel
 from .i2znet import I2ZNet
-from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss
+from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss, temporal_loss
 from .metrics import temporal_stability
 from .texels import TexelMap, confidence, observed_texture, texel_positions
 from .topology import Topology
@@ -59,8 +66,10 @@ class AdaptConfig:
     steps: int = 150
     lr: float = 5e-5  # encoder learning rate (Adam)
     color_lr: float = 2e-3
-    pairs_per_step: int = 4  # consecutive-frame pairs per step
+    window: int = 4  # consecutive frames per training window (2: the paper's pairs)
+    windows_per_step: int = 2  # windows per step (2 x 4 frames: 6 pairs, 4 accelerations)
     weights: DAWeights = DAWeights()  # Eq. 5 weights, paper 100 / 100 / 1
+    temporal_weight: float = 100.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = Eq. 5 only)
     threshold: float = 0.3  # texture-confidence threshold on W (Eq. 6, 8)
     occlusion: bool = True  # z-buffer visibility in W (beyond the paper)
     holdout: float = 0.2  # last fraction of the recording kept for validation
@@ -82,7 +91,7 @@ class AdaptResult:
     after: dict = field(default_factory=dict)
     steps: int = 0
     seconds: float = 0.0
-    history: list = field(default_factory=list)  # per-step training L_DA
+    history: list = field(default_factory=list)  # per-step training loss (L_DA + l_TEMP L_TEMP)
 
     def summary(self) -> dict:
         d = asdict(self)
@@ -109,6 +118,7 @@ class _DAModel:
         # losses use a texel grid at crop resolution and the decoded texture is area-averaged to it.
         self.tm = TexelMap(topology, loss_tex_size(cfg, dam.cfg), dev)
         self.lmk = torch.from_numpy(topology.landmark_ids).to(dev)
+        self._idx: dict[tuple[int, int], tuple[Tensor, Tensor]] = {}
 
     def forward(self, crops: Tensor, K: Tensor):
         z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
@@ -123,22 +133,40 @@ class _DAModel:
             W = W * inside
         return G, H, T, T_obs, W
 
-    def losses(self, crops: Tensor, K: Tensor, valid: Tensor) -> dict[str, Tensor]:
-        """Eq. 5-9 on a batch of consecutive pairs: crops (2P, ...) ordered (t-1, t) pairs."""
+    def _pairs(self, n: int, window: int) -> tuple[Tensor, Tensor]:
+        """Indices (t-1, t) of every consecutive pair inside n windows of ``window`` frames."""
+        key = (n, window)
+        if key not in self._idx:
+            first = torch.arange(n)[:, None] * window + torch.arange(window - 1)  # (n, window - 1)
+            self._idx[key] = (first.flatten(), first.flatten() + 1)
+        return self._idx[key]
+
+    def losses(self, crops: Tensor, K: Tensor, valid: Tensor, window: int = 2) -> dict[str, Tensor]:
+        """Eq. 5-9 on every consecutive pair of a batch of windows: crops (n * window, ...),
+        each window ``window`` consecutive frames (2: (t-1, t) pairs). With window >= 3 also
+        L_TEMP, and "da" includes it with ``temporal_weight``."""
         G, H, T, T_obs, W = self.forward(crops, K)
-        prev, cur = slice(0, None, 2), slice(1, None, 2)
+        n = crops.shape[0] // window
+        prev, cur = self._pairs(n, window)
         thr = self.cfg.threshold
         l_cftc = cftc_loss(T_obs[prev], T_obs[cur], W[prev], W[cur], thr)
         l_motc = motc_loss(T_obs[cur], self.color(T[cur]), W[cur], thr)
         Kv = torch.nan_to_num(K[cur])
         l_flrc = flrc_loss(Kv, G[cur][:, self.lmk], H[cur], valid[cur])
         total = da_loss(l_cftc, l_motc, l_flrc, self.cfg.weights)
-        return {"da": total, "cftc": l_cftc, "motc": l_motc, "flrc": l_flrc}
+        out = {"da": total, "cftc": l_cftc, "motc": l_motc, "flrc": l_flrc}
+        if window >= 3:
+            out["temporal"] = l_temp = temporal_loss(G.view(n, window, *G.shape[1:]) / self.dam.G_scale)
+            out["da"] = total + self.cfg.temporal_weight * l_temp
+        return out
 
 
-def _pair_starts(valid: np.ndarray) -> np.ndarray:
-    """Indices t-1 such that frames t-1 and t both have a face."""
-    return np.where(valid[:-1] & valid[1:])[0]
+def _pair_starts(valid: np.ndarray, window: int = 2) -> np.ndarray:
+    """Indices t such that frames t .. t + window - 1 all have a face."""
+    ok = np.ones(max(len(valid) - window + 1, 0), bool)
+    for k in range(window):
+        ok &= valid[k:len(valid) - window + 1 + k]
+    return np.where(ok)[0]
 
 
 @torch.no_grad()
@@ -219,7 +247,11 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
     rec = Recording(recording.crops.to(dev), recording.keypoints.to(dev).float(), recording.valid.to(dev))
     n_train = int(round(len(rec) * (1 - cfg.holdout)))
     train, held = rec.subset(slice(0, n_train)), rec.subset(slice(n_train, None))
-    starts = _pair_starts(train.valid.cpu().numpy())
+    L = cfg.window if cfg.temporal_weight > 0 else 2  # without L_TEMP: the paper's pairs
+    if L > 2 and len(_pair_starts(train.valid.cpu().numpy(), L)) == 0:
+        L = 2  # too few consecutive faces for a window: pairs, as in the paper
+    starts = _pair_starts(train.valid.cpu().numpy(), L)
+    n_win = max(1, cfg.windows_per_step * cfg.window // L)  # the same number of frames per step
     before = evaluate(model, held)
     if len(starts) == 0:
         return AdaptResult(False, "kept the current model", "no pair of consecutive frames with a face to learn from",
@@ -232,14 +264,14 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
             return AdaptResult(False, "cancelled", f"cancelled after {step} of {cfg.steps} steps; "
                                "the live model is unchanged", None, before, {}, step,
                                time.perf_counter() - t_start, history)
-        s = torch.as_tensor(rng.choice(starts, size=min(cfg.pairs_per_step, len(starts)), replace=False))
-        idx = torch.stack([s, s + 1], 1).flatten().to(dev)
-        L = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx])
+        s = torch.as_tensor(rng.choice(starts, size=min(n_win, len(starts)), replace=False))
+        idx = (s[:, None] + torch.arange(L)).flatten().to(dev)  # windows of L consecutive frames
+        loss = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx], L)
         opt.zero_grad(set_to_none=True)
-        L["da"].backward()
+        loss["da"].backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
         opt.step()
-        info = {k: float(v.detach()) for k, v in L.items()}
+        info = {k: float(v.detach()) for k, v in loss.items()}
         history.append(info["da"])
         if progress is not None:
             elapsed = time.perf_counter() - t_start

@@ -106,6 +106,18 @@ def da_loss(l_cftc: Tensor, l_motc: Tensor, l_flrc: Tensor, weights: DAWeights =
     return weights.cftc * l_cftc + weights.motc * l_motc + weights.flrc * l_flrc
 
 
+def temporal_loss(G: Tensor) -> Tensor:
+    """L_TEMP (beyond the paper): mean squared second difference of geometry over time,
+    ``mean ||G_{t+1} - 2 G_t + G_{t-1}||^2`` -- zero for steady motion, large for jitter.
+
+    Shape: G (n, L, V, 3), n windows of L >= 3 consecutive frames -> ()
+    """
+    if G.shape[1] < 3:
+        raise ValueError(f"temporal_loss needs windows of >= 3 frames, got {G.shape[1]}")
+    acc = G[:, 2:] - 2 * G[:, 1:-1] + G[:, :-2]  # (n, L - 2, V, 3)
+    return acc.pow(2).sum(-1).mean()
+
+
 def kl_loss(mu: Tensor, logstd: Tensor) -> Tensor:
     """KL(N(mu, std^2) || N(0, 1)) of the DAM's variational encoder, mean over the batch.
 

@@ -122,3 +122,34 @@ def test_image_fit_losses_are_the_terms_of_the_evaluated_da(tiny):
     assert L["da"] == pytest.approx(evaluate(model, rec)["da"], rel=1e-5)
     w = cfg.weights
     assert L["da"] == pytest.approx(w.cftc * L["cftc"] + w.motc * L["motc"] + w.flrc * L["flrc"], rel=1e-4)
+
+
+def test_training_windows_cover_consecutive_faces_only(tiny):
+    from models.adapt import _pair_starts
+
+    valid = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 1], bool)
+    assert _pair_starts(valid).tolist() == [0, 1, 2, 5, 6, 7, 8]
+    assert _pair_starts(valid, 4).tolist() == [0, 5, 6]
+    model = _DAModel(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, AdaptConfig())
+    prev, cur = model._pairs(2, 4)  # two windows of 4 frames: 3 pairs each
+    assert prev.tolist() == [0, 1, 2, 4, 5, 6] and cur.tolist() == [1, 2, 3, 5, 6, 7]
+
+
+def test_temporal_term_is_part_of_the_training_loss(tiny):
+    """With windows of 4 frames the step loss is L_DA + l_TEMP L_TEMP; with weight 0 the
+    paper's pairs and Eq. 5 alone (no L_TEMP reported)."""
+    import copy
+
+    rec = _recording()
+    dam = copy.deepcopy(tiny.dam)  # the untrained decoder's geometry layer starts at zero: give G some motion
+    torch.nn.init.normal_(dam.decoder.geo[-1].weight, std=0.1)
+    seen = {}
+    for w in (0.0, 100.0):
+        infos = []
+        adapt(tiny.i2znet, tiny.color, dam, tiny.topology, rec,
+              AdaptConfig(steps=2, temporal_weight=w, keep_rejected=True), progress=lambda s, n, i: infos.append(i))
+        seen[w] = infos
+    assert "temporal" not in seen[0.0][0]
+    i = seen[100.0][0]
+    assert i["temporal"] > 0 and i["da"] == pytest.approx(100 * i["cftc"] + 100 * i["motc"] + i["flrc"]
+                                                         + 100 * i["temporal"], rel=1e-5)

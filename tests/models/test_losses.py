@@ -86,3 +86,16 @@ def test_losses_gradcheck():
     z1 = torch.rand(2, 4, **d, requires_grad=True)
     assert torch.autograd.gradcheck(z_loss, (z0, z1))
     assert torch.autograd.gradcheck(view_loss, (z0, z1))
+
+
+def test_temporal_loss_zero_for_steady_motion_positive_for_jitter():
+    from models.losses import temporal_loss
+
+    t = torch.arange(5.0)[None, :, None, None]  # (1, 5, 1, 1)
+    G = torch.ones(1, 5, 4, 3) * 0.5 + 0.1 * t  # steady drift
+    assert float(temporal_loss(G)) == pytest.approx(0.0, abs=1e-10)
+    J = G.clone()
+    J[:, 2, :, 0] += 1.0  # one frame jumps by 1 in x: second differences 1, -2, 1 at t = 1, 2, 3
+    assert float(temporal_loss(J)) == pytest.approx((1 + 4 + 1) / 3)
+    with pytest.raises(ValueError):
+        temporal_loss(G[:, :2])

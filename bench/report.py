@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .common import md_table
+from .table1 import ROWS
 
-PAPER_T1 = {"without_da": (1.4768, 8.5566), "flrc_only": (1.3700, 7.5960), "full_da": (1.1412, 7.2588)}
+PAPER_T1 = {"without_da": (1.4768, 8.5566), "flrc_only": (1.3700, 7.5960), "paper_da": (1.1412, 7.2588)}
 PAPER_T2 = {"scratch": (1.011, 0.016, 2.143), "backbone": (1.481, 0.027, 3.138), "backbone_skip": (0.411, 0.007, 1.499),
             "backbone_skip_keypoints": (0.315, 0.004, 1.446)}
 
@@ -24,7 +25,7 @@ def tables_md(r: dict) -> str:
         t1 = r["table1"]
         clips = [k for k in t1 if k != "average"]
         rows = []
-        for row in ("without_da", "flrc_only", "full_da", "landmark_fit"):
+        for row in [r_ for r_ in ROWS if r_ in t1["average"]]:  # older results have no paper_da
             for m in ("temporal", "reprojection"):
                 paper = PAPER_T1.get(row, (None, None))[0 if m == "temporal" else 1]
                 rows.append([row, m, *[_f(t1[c][row][m]) for c in clips], _f(t1["average"][row][m]), _f(paper)])
@@ -87,9 +88,11 @@ def _table1_plot(r: dict, out: Path, plt) -> None:
     clips = [k for k in t1 if k != "average"]
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, m in zip(axs, ("temporal", "reprojection")):
-        for i, row in enumerate(("without_da", "flrc_only", "full_da", "landmark_fit")):
-            ax.bar([j + 0.2 * i for j in range(len(clips))], [t1[c][row][m] for c in clips], 0.2, label=row)
-        ax.set_xticks([j + 0.3 for j in range(len(clips))], clips, rotation=30, fontsize=7)
+        rows = [r_ for r_ in ROWS if r_ in t1["average"]]
+        for i, row in enumerate(rows):
+            ax.bar([j + 0.8 / len(rows) * i for j in range(len(clips))], [t1[c][row][m] for c in clips],
+                   0.8 / len(rows), label=row)
+        ax.set_xticks([j + 0.4 for j in range(len(clips))], clips, rotation=30, fontsize=7)
         ax.set_title(m)
     axs[0].legend(fontsize=7)
     fig.tight_layout()

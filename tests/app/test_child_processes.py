@@ -1,0 +1,101 @@
+"""The two helper processes of the window: the adaptation (app.adapt_process) gives exactly
+the in-thread result and honours cancel; the avatar drawer (app.render_process) draws what
+the in-thread drawer draws, one frame behind, and falls back when its process dies."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from app.adapt_process import AdaptProcess
+from app.drawing import FrameDrawer
+from app.packets import ViewOptions
+from app.render_process import ProcessDrawer
+from models import bundle as B
+from models.adapt import AdaptConfig, Recording, adapt
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_bundle):
+    return B.load(tiny_bundle)
+
+
+def _recording(S: int, n: int = 12) -> Recording:
+    g = torch.Generator().manual_seed(0)
+    crops = torch.randint(0, 256, (n, 3, S, S), generator=g).float() / 255  # 8-bit pixels, as recorded
+    K = torch.rand(n, 68, 2, generator=g) * S * 0.6 + S * 0.2
+    valid = torch.ones(n, dtype=torch.bool)
+    valid[5] = False
+    return Recording(crops, K, valid)
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(a[k] == b[k] or (np.isnan(a[k]) and np.isnan(b[k])) for k in a)
+
+
+def test_adapt_process_matches_the_in_thread_adaptation_and_cancels(tiny):
+    rec = _recording(tiny.cfg.crop_size)
+    cfg = AdaptConfig(steps=4, keep_rejected=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        local = adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, cfg)
+    finally:
+        torch.set_num_threads(threads)
+    p = AdaptProcess(nice=0, threads=1)
+    try:
+        steps: list[int] = []
+        child = p.adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, cfg, lambda s, n, i: steps.append(s))
+        assert steps == [1, 2, 3, 4] and child.history == local.history
+        assert child.verdict == local.verdict and _same(child.before, local.before) and _same(child.after, local.after)
+        for part in ("i2z", "color"):
+            assert all(torch.equal(local.weights[part][k], child.weights[part][k]) for k in local.weights[part])
+        out = p.adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec, AdaptConfig(steps=10_000),
+                      cancel=lambda: True)
+        assert out.verdict == "cancelled" and out.weights is None and p.alive  # the process stays for the next one
+    finally:
+        p.close()
+    assert not p.alive
+
+
+def _pose(tiny):
+    with torch.no_grad():
+        G, T = tiny.dam.decode(torch.zeros(1, tiny.cfg.z_dim), torch.tensor([[0.0, 0.0, 1.0]]))
+    return G[0].numpy(), T[0].numpy(), np.array([220.0, 0.1, 0.3, 0.0, 160.0, 120.0])
+
+
+def test_process_drawer_draws_like_the_in_thread_drawer_one_frame_behind(tiny):
+    local = FrameDrawer(tiny.topology)
+    if not local.gl:
+        pytest.skip(f"no OpenGL here: {local.notice}")
+    G, T, H = _pose(tiny)
+    opts = dataclasses.replace(ViewOptions(), avatar_size=128)
+    drawer = ProcessDrawer(tiny.topology)
+    try:
+        assert drawer.gl, drawer.notice
+        first = drawer.avatar(G, H, T, opts)  # nothing drawn yet: the backdrop
+        assert np.array_equal(first, local.backdrop(128))
+        want = local.avatar(G, H, T, opts)
+        assert np.array_equal(drawer.avatar(G, H, T, opts, wait=True), want)
+        H2 = H + np.array([0, 0, 0.4, 0, 0, 0])
+        deadline = time.time() + 10
+        img = drawer.avatar(G, H2, None, opts)  # texture None: the child keeps the one it has
+        while np.array_equal(img, want) and time.time() < deadline:
+            time.sleep(0.01)
+            img = drawer.avatar(G, H2, None, opts)
+        assert np.array_equal(img, local.avatar(G, H2, T, opts)), "the next call returns the turned head"
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        wire = dataclasses.replace(opts, wireframe=True)
+        assert np.array_equal(drawer.camera(frame, G, H, None, None, wire), local.camera(frame, G, H, None, None, wire))
+        drawer._proc.kill()  # the render process dies: drawing goes on in this thread, with a notice
+        drawer._proc.wait()
+        again = drawer.avatar(G, H, T, opts)
+        assert again.shape == (128, 128, 3) and "render process" in drawer.notice
+        assert np.array_equal(drawer.avatar(G, H, T, opts), want)
+    finally:
+        drawer.release()
+        local.release()

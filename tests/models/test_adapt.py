@@ -145,8 +145,8 @@ def test_temporal_term_is_part_of_the_training_loss(tiny):
     torch.nn.init.normal_(dam.decoder.geo[-1].weight, std=0.1)
     seen: dict[float, list] = {0.0: [], 100.0: []}
     for w, infos in seen.items():
-        adapt(tiny.i2znet, tiny.color, dam, tiny.topology, rec, AdaptConfig(steps=2, temporal_weight=w, keep_rejected=True),
-              progress=lambda s, n, i, infos=infos: infos.append(i))
+        cfg = AdaptConfig(steps=2, temporal_weight=w, keep_rejected=True)
+        adapt(tiny.i2znet, tiny.color, dam, tiny.topology, rec, cfg, progress=lambda s, n, i, infos=infos: infos.append(i))
     assert "temporal" not in seen[0.0][0]
     i = seen[100.0][0]
     assert i["temporal"] > 0 and i["da"] == pytest.approx(100 * i["cftc"] + 100 * i["motc"] + i["flrc"]

@@ -146,7 +146,8 @@ def test_temporal_term_is_part_of_the_training_loss(tiny):
     seen: dict[float, list] = {0.0: [], 100.0: []}
     for w, infos in seen.items():
         cfg = AdaptConfig(steps=2, temporal_weight=w, keep_rejected=True)
-        adapt(tiny.i2znet, tiny.color, dam, tiny.topology, rec, cfg, progress=lambda s, n, i, infos=infos: infos.append(i))
+        adapt(tiny.i2znet, tiny.color, dam, tiny.topology, rec, cfg,
+              progress=lambda s, n, i, infos=infos: infos.append(i))
     assert "temporal" not in seen[0.0][0]
     i = seen[100.0][0]
     assert i["temporal"] > 0 and i["da"] == pytest.approx(100 * i["cftc"] + 100 * i["motc"] + i["flrc"]

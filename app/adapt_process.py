@@ -14,8 +14,7 @@ lower CPU priority, talking over a socket pair:
     child -> parent   ("ready", seconds) | ("progress", step, steps, info) |
                       ("result", fields, weights) | ("error", message)
 
-Everything is pickled with plain :mod:`pickle` and numpy arrays (never torch's shared-memory
-reductions, which need multiprocessing's resource sharer). ``AdaptProcess.adapt`` has the
+Messages go through :mod:`app.ipc` (numpy arrays out of band, never torch tensors). ``AdaptProcess.adapt`` has the
 signature of :func:`models.adapt.adapt` and returns the same :class:`AdaptResult`; with the
 same number of torch threads the result is bit-identical (tested). Crops travel as 8-bit
 pixels when they are exactly that (camera recordings), else as float32.
@@ -25,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+
+from .ipc import child_connection, spawn
+from .ipc import recv as _recv
+from .ipc import send as _send
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,6 @@ class AdaptProcessError(RuntimeError):
     """The calibration process could not start, or ended unexpectedly."""
 
 
-def _send(conn: Connection, obj) -> None:
-    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _recv(conn: Connection):
-    return pickle.loads(conn.recv_bytes())
 
 
 def _to_numpy(state: dict) -> dict:
@@ -172,7 +166,7 @@ def _lower_priority(nice: int, idle: bool) -> None:
 def _main() -> None:
     """Child entry point: ``python -m app.adapt_process FD``."""
     logging.basicConfig(level=logging.WARNING, format="calibration process: %(levelname)s %(message)s")
-    conn = Connection(int(sys.argv[1]))
+    conn = child_connection()
     try:
         _Child(conn).serve()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
@@ -209,12 +203,7 @@ class AdaptProcess:
             return self.start_seconds
         self.close()
         t0 = time.perf_counter()
-        mine, theirs = socket.socketpair()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self._proc = subprocess.Popen([sys.executable, "-m", "app.adapt_process", str(theirs.fileno())],
-                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
-        theirs.close()
-        self._conn = Connection(mine.detach())
+        self._proc, self._conn = spawn("app.adapt_process")
         _send(self._conn, ("hello", self.nice, self.threads, self.idle))
         msg = self._wait(self.start_timeout, "start")
         if msg[0] != "ready":

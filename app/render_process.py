@@ -4,7 +4,7 @@ ModernGL keeps the GIL while it draws and reads back (on a software GL, ~6 ms fo
 360x360 avatar view): drawn in the tracking thread it lengthened every frame and held off the
 GUI thread. :class:`ProcessDrawer` has :class:`app.drawing.FrameDrawer`'s interface; a real
 FrameDrawer runs in ``python -m app.render_process FD`` (a plain subprocess, as the synthetic
-actor's), talking pickled numpy over a socket pair:
+actor's), talking pickled numpy over a socket pair (:mod:`app.ipc`):
 
     parent -> child   ("avatar", G, H_frame, texture | None, opts, alpha)  texture only when it changed
                       ("camera", frame_rgb, G, H_frame, detected, box, opts)  (GL wireframe only)
@@ -21,11 +21,7 @@ child cannot start or dies, drawing falls back to an in-thread FrameDrawer with 
 from __future__ import annotations
 
 import logging
-import os
-import pickle
-import socket
 import subprocess
-import sys
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -33,17 +29,12 @@ import numpy as np
 from models.topology import Topology
 
 from .drawing import FrameDrawer
+from .ipc import child_connection, spawn
+from .ipc import recv as _recv
+from .ipc import send as _send
 from .packets import ViewOptions
 
 log = logging.getLogger(__name__)
-
-
-def _send(conn: Connection, obj) -> None:
-    conn.send_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _recv(conn: Connection):
-    return pickle.loads(conn.recv_bytes())
 
 
 def _serve(conn: Connection) -> None:
@@ -72,7 +63,7 @@ def _serve(conn: Connection) -> None:
 
 def _main() -> None:
     logging.basicConfig(level=logging.WARNING, format="render process: %(levelname)s %(message)s")
-    conn = Connection(int(sys.argv[1]))
+    conn = child_connection()
     try:
         _serve(conn)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
@@ -104,12 +95,7 @@ class ProcessDrawer:
 
     # ------------------------------------------------------------------ process
     def _start(self, topology: Topology, timeout: float) -> None:
-        mine, theirs = socket.socketpair()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self._proc = subprocess.Popen([sys.executable, "-m", "app.render_process", str(theirs.fileno())],
-                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
-        theirs.close()
-        self._conn = Connection(mine.detach())
+        self._proc, self._conn = spawn("app.render_process")
         _send(self._conn, ("init", topology, True))
         if not self._conn.poll(timeout):
             raise RuntimeError(f"no answer within {timeout:g} s")

@@ -1,0 +1,52 @@
+"""Messages between the app and its helper processes (adaptation, avatar drawing).
+
+A helper is ``python -m MODULE FD`` -- a plain subprocess, so it never re-imports the caller's
+``__main__`` (unlike multiprocessing's spawn) -- talking over a socket pair. Messages are
+pickled; numpy arrays travel out of band (pickle protocol 5): the socket writes them straight
+from their memory and releases the GIL meanwhile, instead of one big in-band copy made while
+holding it (a 30 MB avatar took ~20 ms of GIL that way, a stall the GUI felt). Never send
+torch tensors: torch registers shared-memory reductions that need multiprocessing's resource
+sharer; convert them to numpy first.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import struct
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+
+
+def spawn(module: str) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module FD`` with this process's import path; -> (process, connection)."""
+    mine, theirs = socket.socketpair()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+                            env=env, stdin=subprocess.DEVNULL)
+    theirs.close()
+    return proc, Connection(mine.detach())
+
+
+def child_connection() -> Connection:
+    """In the helper: the connection whose descriptor is ``sys.argv[1]``."""
+    return Connection(int(sys.argv[1]))
+
+
+def send(conn: Connection, obj) -> None:
+    """One message: the pickle without its large buffers, then each buffer as it is."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+    conn.send_bytes(struct.pack("<I", len(buffers)) + head)
+    for b in buffers:
+        conn.send_bytes(b.raw())
+
+
+def recv(conn: Connection):
+    """The next message (arrays come back writable)."""
+    data = conn.recv_bytes()
+    (n,) = struct.unpack_from("<I", data)
+    buffers = [bytearray(conn.recv_bytes()) for _ in range(n)]
+    return pickle.loads(memoryview(data)[4:], buffers=buffers)

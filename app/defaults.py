@@ -1,9 +1,10 @@
 """Defaults shared by the CLI, the settings and the calibration (no heavy imports)."""
 
-# Adaptation steps of "Calibrate to this room". Measured on a studio clip (office room, lite):
-# 100 / 120 / 150 steps give 2.29 / 2.28 / 2.20 px salient-point error (5.17 before); 120 keeps a
-# 10 s calibration under 90 s on a 2-core CPU while tracking continues.
-CALIB_STEPS = 120
+# Adaptation steps of "Calibrate to this room". Measured on a studio clip (office room, lite,
+# with the temporal term): 100 / 120 steps give 2.37 / 2.34 px salient-point error and 1.205 /
+# 1.211 temporal stability (5.17 px and 1.442 before). 100 keeps a 10 s calibration under 90 s in
+# the window on a 2-core CPU while tracking, the synthetic actor and the avatar view all run.
+CALIB_STEPS = 100
 
 # Decode the view-dependent texture on every N-th tracked frame (geometry, pose and landmarks on
 # every frame; the avatar's texture is then at most one frame old). Measured on the 2-core CPU

@@ -7,11 +7,10 @@ consecutive-frame pairs of a recording with
 
 keeping the DAM decoder D frozen. Beyond the paper, training batches are short windows of
 consecutive frames (``window``; 2 = the paper's pairs) and a second-order temporal term
-
-    L_TEMP = mean_t,i || (G_{t+1,i} - 2 G_{t,i} + G_{t-1,i}) / s_G ||^2     (s_G: the DAM's geometry scale)
-
-weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
-acceleration of the decoded geometry -- jitter -- and not steady motion. Every pair term of
+L_TEMP (:func:`models.losses.temporal_loss`: a robust, Charbonnier penalty on the
+acceleration ``(G_{t+1} - 2 G_t + G_{t-1}) / s_G`` of every vertex, s_G the DAM's geometry
+scale) weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
+jitter of the decoded geometry, not steady motion, and large real accelerations only linearly. Every pair term of
 Eq. 5 is computed on the consecutive pairs inside the windows. The live models are never
 modified: the result carries new state dicts. The last ``holdout`` fraction of the recording is never trained on; the
 before/after figures on it decide the verdict (accepted only when the adapted model is

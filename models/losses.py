@@ -106,16 +106,25 @@ def da_loss(l_cftc: Tensor, l_motc: Tensor, l_flrc: Tensor, weights: DAWeights =
     return weights.cftc * l_cftc + weights.motc * l_motc + weights.flrc * l_flrc
 
 
-def temporal_loss(G: Tensor) -> Tensor:
-    """L_TEMP (beyond the paper): mean squared second difference of geometry over time,
-    ``mean ||G_{t+1} - 2 G_t + G_{t-1}||^2`` -- zero for steady motion, large for jitter.
+def temporal_loss(G: Tensor, eps: float = 0.3) -> Tensor:
+    """L_TEMP (beyond the paper): a robust penalty on the second difference of geometry over
+    time, per vertex ``a = ||G_{t+1} - 2 G_t + G_{t-1}||`` and
+
+        L_TEMP = mean 2 eps (sqrt(a^2 + eps^2) - eps)       (Charbonnier)
+
+    ~ a^2 for a << eps (jitter: punished like a squared error) and ~ 2 eps a for a >> eps (a
+    real expression change: punished only linearly, so it is not smoothed away). Zero for
+    steady motion. On the lite avatars (G in units of the DAM's geometry scale) the predicted
+    jitter of still vertices is ~0.1 and real accelerations reach 1-4, hence eps = 0.3; a
+    squared penalty (eps -> inf) smoothed real motion too and cost reprojection accuracy
+    (measured, docs/results.md).
 
     Shape: G (n, L, V, 3), n windows of L >= 3 consecutive frames -> ()
     """
     if G.shape[1] < 3:
         raise ValueError(f"temporal_loss needs windows of >= 3 frames, got {G.shape[1]}")
-    acc = G[:, 2:] - 2 * G[:, 1:-1] + G[:, :-2]  # (n, L - 2, V, 3)
-    return acc.pow(2).sum(-1).mean()
+    a2 = (G[:, 2:] - 2 * G[:, 1:-1] + G[:, :-2]).pow(2).sum(-1)  # (n, L - 2, V) squared accelerations
+    return (2 * eps * ((a2 + eps * eps).sqrt() - eps)).mean()
 
 
 def kl_loss(mu: Tensor, logstd: Tensor) -> Tensor:

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -88,14 +90,25 @@ def test_losses_gradcheck():
     assert torch.autograd.gradcheck(view_loss, (z0, z1))
 
 
-def test_temporal_loss_zero_for_steady_motion_positive_for_jitter():
+def test_temporal_loss_zero_for_steady_motion_robust_for_large_steps():
     from models.losses import temporal_loss
 
     t = torch.arange(5.0)[None, :, None, None]  # (1, 5, 1, 1)
     G = torch.ones(1, 5, 4, 3) * 0.5 + 0.1 * t  # steady drift
-    assert float(temporal_loss(G)) == pytest.approx(0.0, abs=1e-10)
-    J = G.clone()
-    J[:, 2, :, 0] += 1.0  # one frame jumps by 1 in x: second differences 1, -2, 1 at t = 1, 2, 3
-    assert float(temporal_loss(J)) == pytest.approx((1 + 4 + 1) / 3)
+    assert float(temporal_loss(G)) == pytest.approx(0.0, abs=1e-6)
+
+    def jump(size: float) -> torch.Tensor:  # frame 2 jumps by `size` in x: accelerations size, 2 size, size
+        J = G.clone()
+        J[:, 2, :, 0] += size
+        return J
+
+    eps = 0.3
+    charb = lambda a: 2 * eps * (math.sqrt(a * a + eps * eps) - eps)
+    for size in (0.01, 2.0):
+        want = (charb(size) + charb(2 * size) + charb(size)) / 3
+        assert float(temporal_loss(jump(size), eps)) == pytest.approx(want, rel=1e-4)
+    small, large = 0.01, 2.0
+    assert float(temporal_loss(jump(small))) == pytest.approx(6 * small**2 / 3, rel=1e-2)  # ~ squared
+    assert float(temporal_loss(jump(large))) < 0.5 * 6 * large**2 / 3  # far below squared: robust
     with pytest.raises(ValueError):
         temporal_loss(G[:, :2])

@@ -14,6 +14,8 @@ actor's), talking pickled numpy over a socket pair (:mod:`app.ipc`):
 The avatar view is asynchronous, latest wins: each call collects the image the child finished
 (normally the previous frame's) and hands it the current pose if it is idle, so the tracking
 thread never waits for it; ``wait=True`` (a redraw of a paused frame) waits for the fresh one.
+The child starts in the background too: until it is ready (~1-2 s) the view shows its backdrop
+while tracking already runs.
 Camera overlays without the wireframe stay in the calling thread (OpenCV, ~0.2 ms). If the
 child cannot start or dies, drawing falls back to an in-thread FrameDrawer with a notice.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -86,27 +89,42 @@ class ProcessDrawer:
         self._image: np.ndarray | None = None  # the newest avatar image the child finished
         self._tex_sent: object = None  # the texture object the child has
         self._fallback: FrameDrawer | None = None
+        self._ready_by: float | None = None  # while starting: the deadline for the child's "ready"
         if not use_gl:
             return
         try:
-            self._start(topology, start_timeout)
-        except (OSError, EOFError, RuntimeError) as e:
+            self._proc, self._conn = spawn("app.render_process")
+            _send(self._conn, ("init", topology, True))
+            self._ready_by = time.monotonic() + start_timeout
+            self.gl = True  # until the child says otherwise
+        except OSError as e:
             self._fail(f"the render process did not start ({e})")
 
     # ------------------------------------------------------------------ process
-    def _start(self, topology: Topology, timeout: float) -> None:
-        self._proc, self._conn = spawn("app.render_process")
-        _send(self._conn, ("init", topology, True))
-        if not self._conn.poll(timeout):
-            raise RuntimeError(f"no answer within {timeout:g} s")
-        _, self.gl, notice = _recv(self._conn)
+    def _starting(self, block: bool = False) -> bool:
+        """True while the child has not said "ready" yet (then draw nothing with it)."""
+        if self._ready_by is None or self._conn is None:
+            return False
+        try:
+            wait = max(0.0, self._ready_by - time.monotonic()) if block else 0.0
+            if not self._conn.poll(wait):
+                if time.monotonic() > self._ready_by:
+                    self._fail("the render process did not start in time")
+                return self._ready_by is not None
+            _, self.gl, notice = _recv(self._conn)
+        except (EOFError, OSError) as e:
+            self._fail(f"the render process did not start ({type(e).__name__})")
+            return False
+        self._ready_by = None
         if not self.gl:  # no GL in the child either: OpenCV drawing here
             self._close_child()
             self.notice = notice
+        return False
 
     def _fail(self, why: str) -> None:
         """Draw in this thread from now on (a GL drawer of our own, as before the child existed)."""
         log.warning("%s; drawing in the tracking thread instead", why)
+        self._ready_by = None
         self._close_child()
         self._fallback = FrameDrawer(self.topology, use_gl=True)
         self.gl = self._fallback.gl
@@ -162,7 +180,8 @@ class ProcessDrawer:
     def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
         if self._fallback is not None:
             return self._fallback.camera(frame_rgb, G, H_frame, detected, box, opts)
-        if self._conn is not None and opts.wireframe and G is not None and H_frame is not None:
+        if opts.wireframe and G is not None and H_frame is not None and self._conn is not None and \
+                not self._starting():
             img = self._call(("camera", frame_rgb, G, H_frame, detected, box, opts))
             if img is not None:
                 return img
@@ -173,9 +192,13 @@ class ProcessDrawer:
         """The newest finished avatar image; the current pose is drawn next (now if ``wait``)."""
         if self._fallback is not None:
             return self._fallback.avatar(G, H_frame, texture, opts, alpha)
+        size = int(opts.avatar_size)
+        if self._starting(block=wait):
+            return self.backdrop(size)
+        if self._fallback is not None:
+            return self._fallback.avatar(G, H_frame, texture, opts, alpha)
         if self._conn is None:
             return self.local.avatar(G, H_frame, texture, opts, alpha)
-        size = int(opts.avatar_size)
         try:
             self._collect(block=wait)
             if not self._busy:
@@ -195,6 +218,7 @@ class ProcessDrawer:
         return img if img is not None and img.shape[0] == size else self.backdrop(size)
 
     def release(self) -> None:
+        self._ready_by = None
         if self._busy and self._conn is not None:
             try:
                 self._collect(block=True)

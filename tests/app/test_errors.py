@@ -82,10 +82,14 @@ def test_end_of_video_stops_or_loops(make_window, qtbot, tmp_path):
 
 
 def test_no_face_is_said_and_the_avatar_holds_then_fades(make_window, qtbot):
-    src = SyntheticSource("lab", width=320, height=240, faces=lambda i: 1 if i < 30 else 0)
+    present = {"face": True}  # the actor steps away when the test says so
+    src = SyntheticSource("lab", width=320, height=240, faces=lambda i: 1 if present["face"] else 0)
     w = make_window(source_obj=src, spec=SourceSpec("synthetic"))
     log = PacketLog(w.session)
-    log.wait(qtbot, 1, lambda p: p.result.found)  # a face for 1 s: the avatar process has drawn it
+    backdrop = w.session.pipeline.options.avatar_size
+    log.wait(qtbot, 1, lambda p: p.result.found and p.avatar_rgb is not None and not np.array_equal(
+        p.avatar_rgb, w.session.pipeline.drawer.backdrop(backdrop)), timeout=30)  # the avatar is drawn
+    present["face"] = False
     lost = log.wait(qtbot, 1, lambda p: not p.result.found)[0]
     assert lost.status == "no face in view" and "No face in view" in [c[0] for c in w.camera.captions]
     assert lost.avatar_rgb is not None and not np.array_equal(lost.avatar_rgb, w.session.pipeline.drawer.backdrop(

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-from .ipc import child_connection, spawn
+from .ipc import child_connection, spawn, stop
 from .ipc import recv as _recv
 from .ipc import send as _send
 
@@ -273,23 +273,8 @@ class AdaptProcess:
             raise AdaptProcessError(f"the calibration process ended unexpectedly ({what}, exit code {code})") from None
 
     def close(self, kill: bool = False) -> None:
-        if self._conn is not None:
-            if not kill:
-                try:
-                    _send(self._conn, ("close",))
-                except OSError:
-                    pass
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            try:
-                if kill:
-                    self._proc.kill()
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(2)
-            self._proc = None
+        stop(self._proc, self._conn, kill=kill)
+        self._proc, self._conn = None, None
         self._dam, self._key = None, None
 
 

@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 
@@ -50,3 +51,24 @@ def recv(conn: Connection):
     (n,) = struct.unpack_from("<I", data)
     buffers = [bytearray(conn.recv_bytes()) for _ in range(n)]
     return pickle.loads(memoryview(data)[4:], buffers=buffers)
+
+
+def stop(proc: subprocess.Popen | None, conn: Connection | None, goodbye: Callable[[Connection], None] | None = None,
+         kill: bool = False, timeout: float = 5.0) -> None:
+    """End a helper: ``goodbye(conn)`` (default: send ``("close",)``; skipped with ``kill``), close
+    the connection, reap the process, killing it if it does not exit within ``timeout`` s."""
+    if conn is not None:
+        if not kill:
+            try:
+                (goodbye or (lambda c: send(c, ("close",))))(conn)
+            except OSError:
+                pass
+        conn.close()
+    if proc is not None:
+        try:
+            if kill:
+                proc.kill()
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(2)

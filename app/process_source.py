@@ -23,6 +23,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
+from .ipc import stop
 from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
 
 _ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
@@ -135,20 +136,8 @@ class ProcessSource:
         return Grab(image, truth, position)
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.send("close")
-            except (BrokenPipeError, OSError):
-                pass
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.terminate()
-                self._proc.wait(2)
-            self._proc = None
+        stop(self._proc, self._conn, goodbye=lambda c: c.send("close"))
+        self._proc, self._conn = None, None
         if self._shm is not None:
             self._shm.close()
             self._shm.unlink()

@@ -32,7 +32,7 @@ import numpy as np
 from models.topology import Topology
 
 from .drawing import FrameDrawer
-from .ipc import child_connection, spawn
+from .ipc import child_connection, spawn, stop
 from .ipc import recv as _recv
 from .ipc import send as _send
 from .packets import ViewOptions
@@ -132,20 +132,8 @@ class ProcessDrawer:
         self._image, self._busy = None, False
 
     def _close_child(self) -> None:
-        if self._conn is not None:
-            try:
-                _send(self._conn, ("close",))
-            except OSError:
-                pass
-            self._conn.close()
-            self._conn = None
-        if self._proc is not None:
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(2)
-            self._proc = None
+        stop(self._proc, self._conn)
+        self._proc, self._conn = None, None
 
     def _call(self, msg) -> np.ndarray | None:
         """Send one request and wait for its image (None after a failure: caller falls back)."""

@@ -8,7 +8,8 @@ tracker: the GUI's event loop stalled up to 51 ms and tracking fell to 26 FPS on
 once and kept: torch's import and warm-up are paid at start-up, not per calibration), at a
 lower CPU priority, talking over a socket pair:
 
-    parent -> child   ("model", key, cfg, topology, dam_state, device)   once per avatar
+    parent -> child   ("hello", threads)                                  once (nice, idle: argv)
+                      ("model", key, cfg, topology, dam_state, device)   once per avatar
                       ("adapt", key, i2z_state, frozen, color_state, recording, cfg, threads)
                       ("cancel",) | ("close",)
     child -> parent   ("ready", seconds) | ("progress", step, steps, info) |
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -68,8 +70,7 @@ class _Child:
         self.closing = False
 
     def serve(self) -> None:
-        nice, threads, idle = _recv(self.conn)[1:]
-        _lower_priority(nice, idle)
+        threads = _recv(self.conn)[1]
         t0 = time.perf_counter()
         import torch
 
@@ -164,7 +165,8 @@ def _lower_priority(nice: int, idle: bool) -> None:
 
 
 def _main() -> None:
-    """Child entry point: ``python -m app.adapt_process FD``."""
+    """Child entry point: ``python -m app.adapt_process FD NICE IDLE``."""
+    _lower_priority(int(sys.argv[2]), sys.argv[3] == "1")  # first thing: even the imports run at low priority
     logging.basicConfig(level=logging.WARNING, format="calibration process: %(levelname)s %(message)s")
     conn = child_connection()
     try:
@@ -203,8 +205,8 @@ class AdaptProcess:
             return self.start_seconds
         self.close()
         t0 = time.perf_counter()
-        self._proc, self._conn = spawn("app.adapt_process")
-        _send(self._conn, ("hello", self.nice, self.threads, self.idle))
+        self._proc, self._conn = spawn("app.adapt_process", str(self.nice), "1" if self.idle else "0")
+        _send(self._conn, ("hello", self.threads))
         msg = self._wait(self.start_timeout, "start")
         if msg[0] != "ready":
             self.close()

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 
-def spawn(module: str) -> tuple[subprocess.Popen, Connection]:
-    """Start ``python -m module FD`` with this process's import path; -> (process, connection)."""
+def spawn(module: str, *args: str) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module FD [ARGS]`` with this process's import path; -> (process, connection)."""
     mine, theirs = socket.socketpair()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno())], pass_fds=(theirs.fileno(),),
+    proc = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno()), *args], pass_fds=(theirs.fileno(),),
                             env=env, stdin=subprocess.DEVNULL)
     theirs.close()
     return proc, Connection(mine.detach())

@@ -11,3 +11,8 @@ CALIB_STEPS = 100
 # while a calibration runs: 1 -> 28.8 FPS, p95 66.0 ms, 104 dropped; 2 -> 29.6 FPS, p95 57.9 ms,
 # 39 dropped (docs/app.md).
 TEXTURE_EVERY = 2
+
+# While a calibration adapts, track at most this many frames per second: the adaptation runs at
+# idle priority and a tracker fed by a faster camera would otherwise take every core. Measured on
+# 2 cores with a 60 FPS synthetic source: uncapped, the calibration took 263 s (docs/app.md).
+CALIB_TRACK_FPS = 30.0

@@ -22,6 +22,7 @@ import torch
 
 from .adapt_process import AdaptProcess, AdaptProcessError
 from .calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
+from .defaults import CALIB_TRACK_FPS
 from .drawing import FrameDrawer
 from .loops import CaptureLoop, TrackingLoop
 from .mailbox import Mailbox
@@ -107,7 +108,10 @@ def run_headless(args) -> int:
             except Exception as e:  # report, never kill the run
                 log.exception("calibration failed")
                 calib["outcome"] = CalibOutcome("failed", f"{type(e).__name__}: {e}")
+            finally:
+                loop.rate_cap = None
 
+        loop.rate_cap = CALIB_TRACK_FPS  # the idle-priority adaptation needs what the tracker leaves
         calib["thread"] = threading.Thread(target=work, name="calibration", daemon=True)
         calib["thread"].start()
 

@@ -122,6 +122,11 @@ class TrackingLoop:
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.processed = 0
         self._errors = 0
+        # frames per second at most (None: as fast as frames come). Set while a calibration adapts:
+        # the adaptation runs at idle priority, and a tracker that could take every core (a 60 FPS
+        # camera on 2 cores) starved it: 263 s instead of ~60 s (measured, docs/app.md)
+        self.rate_cap: float | None = None
+        self._t_last = 0.0
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the tracking thread before the next frame."""
@@ -148,9 +153,16 @@ class TrackingLoop:
     def step(self, timeout: float = 0.1) -> TrackPacket | None:
         """Process at most one frame (after pending commands)."""
         self._run_calls()
+        cap = self.rate_cap
+        if cap:
+            wait = self._t_last + 1.0 / cap - time.perf_counter()
+            if wait > 0:
+                time.sleep(min(wait, timeout))  # newer frames replace older ones meanwhile (counted as dropped)
+                return None
         pkt = self.mailbox.take(timeout)
         if pkt is None:
             return None
+        self._t_last = time.perf_counter()
         try:
             out = self.pipeline.process(pkt, self.mailbox.dropped)
         except Exception as e:

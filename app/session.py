@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .calibration import CalibrationPlan
+from .defaults import CALIB_TRACK_FPS
 from .drawing import FrameDrawer
 from .mailbox import Mailbox
 from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
@@ -161,6 +162,7 @@ class Session(QObject):
 
     def _set_calib(self, state: str) -> None:
         self.calibration = state
+        self.tracking.loop.rate_cap = CALIB_TRACK_FPS if state == "adapting" else None  # read per frame
         self.calib_state.emit(state)
 
     # ------------------------------------------------------------------ profiles

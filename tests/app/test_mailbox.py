@@ -83,3 +83,43 @@ def test_close_wakes_waiters():
     t.join(1.0)
     assert not t.is_alive() and out == [None]
     assert box.put(1) is False
+
+
+def test_tracking_rate_cap_leaves_time_and_drops_the_surplus():
+    """While a calibration adapts the tracking loop takes at most rate_cap frames per second;
+    frames that come faster wait in the latest-wins slot and are counted as dropped."""
+    from app.loops import TrackingLoop
+
+    class Echo:  # a pipeline that "tracks" instantly
+        def process(self, pkt, dropped):
+            return pkt
+
+    box: Mailbox[int] = Mailbox()
+    got: list[int] = []
+    loop = TrackingLoop(Echo(), box, got.append)  # type: ignore[arg-type]
+    stop = threading.Event()
+
+    def producer():  # a 200 FPS camera
+        i = 0
+        while not stop.is_set():
+            box.put(i)
+            i += 1
+            time.sleep(0.005)
+
+    t = threading.Thread(target=producer)
+    t.start()
+    try:
+        for cap, seconds in ((None, 0.5), (20.0, 1.0)):
+            loop.rate_cap = cap
+            n0, t0 = len(got), time.perf_counter()
+            while time.perf_counter() - t0 < seconds:
+                loop.step(timeout=0.05)
+            rate = (len(got) - n0) / seconds
+            if cap is None:
+                assert rate > 60, f"uncapped, the loop follows the camera ({rate:.0f} FPS)"
+            else:
+                assert 10 <= rate <= 21, f"capped at 20 FPS, got {rate:.0f}"
+    finally:
+        stop.set()
+        t.join()
+    assert box.dropped > 0 and got == sorted(got)

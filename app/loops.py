@@ -122,11 +122,14 @@ class TrackingLoop:
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.processed = 0
         self._errors = 0
-        # frames per second at most (None: as fast as frames come). Set while a calibration adapts:
-        # the adaptation runs at idle priority, and a tracker that could take every core (a 60 FPS
-        # camera on 2 cores) starved it: 263 s instead of ~60 s (measured, docs/app.md)
+        # frames per second at most (None: every frame). Set while a calibration adapts: the
+        # adaptation runs at idle priority, and a tracker that could take every core (a 60 FPS
+        # camera on 2 cores) starved it: 263 s instead of 135 s (measured, docs/app.md). A frame
+        # captured less than 0.8 / rate_cap s after the last tracked one is skipped (counted as
+        # dropped), so a camera at or below the cap is never touched and nothing waits.
         self.rate_cap: float | None = None
-        self._t_last = 0.0
+        self.capped = 0  # frames skipped by the cap
+        self._t_cap_last = -1e9
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` in the tracking thread before the next frame."""
@@ -153,18 +156,16 @@ class TrackingLoop:
     def step(self, timeout: float = 0.1) -> TrackPacket | None:
         """Process at most one frame (after pending commands)."""
         self._run_calls()
-        cap = self.rate_cap
-        if cap:
-            wait = self._t_last + 1.0 / cap - time.perf_counter()
-            if wait > 0:
-                time.sleep(min(wait, timeout))  # newer frames replace older ones meanwhile (counted as dropped)
-                return None
         pkt = self.mailbox.take(timeout)
         if pkt is None:
             return None
-        self._t_last = time.perf_counter()
+        cap = self.rate_cap
+        if cap and pkt.t_capture - self._t_cap_last < 0.8 / cap:
+            self.capped += 1
+            return None
+        self._t_cap_last = pkt.t_capture
         try:
-            out = self.pipeline.process(pkt, self.mailbox.dropped)
+            out = self.pipeline.process(pkt, self.mailbox.dropped + self.capped)
         except Exception as e:
             self._errors += 1
             log.exception("tracking failed on frame %d", pkt.index)

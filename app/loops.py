@@ -125,7 +125,7 @@ class TrackingLoop:
         # frames per second at most (None: every frame). Set while a calibration adapts: the
         # adaptation runs at idle priority, and a tracker that could take every core (a 60 FPS
         # camera on 2 cores) starved it: 263 s instead of 135 s (measured, docs/app.md). A frame
-        # captured less than 0.8 / rate_cap s after the last tracked one is skipped (counted as
+        # captured less than 0.6 / rate_cap s after the last tracked one is skipped (counted as
         # dropped), so a camera at or below the cap is never touched and nothing waits.
         self.rate_cap: float | None = None
         self.capped = 0  # frames skipped by the cap
@@ -160,7 +160,7 @@ class TrackingLoop:
         if pkt is None:
             return None
         cap = self.rate_cap
-        if cap and pkt.t_capture - self._t_cap_last < 0.8 / cap:
+        if cap and pkt.t_capture - self._t_cap_last < 0.6 / cap:  # 0.6: room for capture jitter
             self.capped += 1
             return None
         self._t_cap_last = pkt.t_capture

@@ -137,6 +137,8 @@ class Pipeline:
                 G, H, T = self._avatar[:3] if self._avatar is not None else (None, None, None)
                 avatar = self.drawer.avatar(G, H, T, opts, alpha, wait=not fresh)  # a redraw waits for its image
         t_done = time.perf_counter()
+        if self.drawer is not None and self.drawer.notice and self.drawer.notice not in self.notice:
+            self.notice = (self.notice + "; " if self.notice else "") + self.drawer.notice  # e.g. a helper failed
         timings = {"capture": pkt.capture_ms, **result.timings, "render": 1e3 * (t_done - t0),
                    "total": 1e3 * (t_done - t_start), "latency": 1e3 * (t_done - pkt.t_capture)}
         fps = self.fps.tick(t_done) if fresh else 0.0

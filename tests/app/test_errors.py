@@ -206,3 +206,17 @@ def test_errors_are_logged_as_json_friendly_history(make_window, qtbot):
     wait_for(qtbot, lambda: banner_says(w, "no camera"), what="banner")
     json.dumps(w.notifier.history)  # plain strings
     assert w.notifier.history[-1][0] == "error"
+
+
+def test_avatar_helper_dying_falls_back_and_says_so(make_window, qtbot):
+    """The avatar-drawing helper process dies: drawing moves into the tracking thread, the avatar
+    keeps coming and the status bar says why."""
+    w = make_window()
+    log = PacketLog(w.session)
+    drawer = w.session.pipeline.drawer
+    wait_for(qtbot, lambda: drawer._proc is not None and drawer._ready_by is None, timeout=30,
+             what="the avatar helper")  # set by the tracking thread when the helper said "ready"
+    drawer._proc.kill()
+    p = log.wait(qtbot, 1, lambda p: "render process" in p.notice, timeout=30)[-1]
+    assert p.avatar_rgb is not None and any("render process" in x for x in w.status.warnings)
+    log.wait(qtbot, 3)  # still tracking

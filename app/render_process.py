@@ -57,6 +57,8 @@ def _serve(conn: Connection) -> None:
                     _send(conn, ("image", drawer.avatar(G, H, texture, opts, alpha)))
                 elif msg[0] == "camera":
                     _send(conn, ("image", drawer.camera(*msg[1:])))
+                else:
+                    _send(conn, ("error", f"unknown request {msg[0]!r}"))
             except Exception as e:  # report; the parent falls back to drawing itself
                 log.exception("render process: %s failed", msg[0])
                 _send(conn, ("error", f"{type(e).__name__}: {e}"))
@@ -137,10 +139,10 @@ class ProcessDrawer:
 
     def _call(self, msg) -> np.ndarray | None:
         """Send one request and wait for its image (None after a failure: caller falls back)."""
-        assert self._conn is not None
         try:
-            if self._busy:  # collect the in-flight avatar first
-                self._collect(block=True)
+            self._collect(block=True)  # the in-flight avatar first
+            if self._conn is None:  # that failed: the caller falls back
+                return None
             _send(self._conn, msg)
             return self._reply(_recv(self._conn))
         except (EOFError, OSError) as e:
@@ -154,8 +156,8 @@ class ProcessDrawer:
         return msg[1]
 
     def _collect(self, block: bool) -> None:
-        assert self._conn is not None
-        if self._busy and (block or self._conn.poll(0)):
+        """Take the in-flight avatar image if it is done (or wait for it with ``block``)."""
+        if self._conn is not None and self._busy and (block or self._conn.poll(0)):
             img = self._reply(_recv(self._conn))
             self._busy = False
             if img is not None:
@@ -178,32 +180,33 @@ class ProcessDrawer:
 
     def avatar(self, G, H_frame, texture, opts: ViewOptions, alpha: float = 1.0, wait: bool = False) -> np.ndarray:
         """The newest finished avatar image; the current pose is drawn next (now if ``wait``)."""
-        if self._fallback is not None:
-            return self._fallback.avatar(G, H_frame, texture, opts, alpha)
         size = int(opts.avatar_size)
-        if self._starting(block=wait):
-            return self.backdrop(size)
-        if self._fallback is not None:
+        if self._fallback is None and self._conn is not None:
+            if self._starting(block=wait):
+                return self.backdrop(size)
+            self._request(G, H_frame, texture, opts, alpha, wait)
+        if self._fallback is not None:  # the helper failed, now or before
             return self._fallback.avatar(G, H_frame, texture, opts, alpha)
-        if self._conn is None:
+        if self._conn is None:  # no GL anywhere: OpenCV drawing here
             return self.local.avatar(G, H_frame, texture, opts, alpha)
-        try:
-            self._collect(block=wait)
-            if not self._busy:
-                tex = None
-                if texture is not None and texture is not self._tex_sent:
-                    tex, self._tex_sent = texture, texture
-                _send(self._conn, ("avatar", G, H_frame, tex, opts, alpha))
-                self._busy = True
-                if wait:
-                    self._collect(block=True)
-        except (EOFError, OSError) as e:
-            self._fail(f"the render process ended ({type(e).__name__})")
-            return self.avatar(G, H_frame, texture, opts, alpha)
-        if self._fallback is not None:
-            return self._fallback.avatar(G, H_frame, texture, opts, alpha)
         img = self._image
         return img if img is not None and img.shape[0] == size else self.backdrop(size)
+
+    def _request(self, G, H_frame, texture, opts: ViewOptions, alpha: float, wait: bool) -> None:
+        """Collect a finished image; hand the helper this pose if it is idle (and wait if asked)."""
+        try:
+            self._collect(block=wait)
+            if self._conn is None or self._busy:
+                return
+            tex = None
+            if texture is not None and texture is not self._tex_sent:
+                tex, self._tex_sent = texture, texture
+            _send(self._conn, ("avatar", G, H_frame, tex, opts, alpha))
+            self._busy = True
+            if wait:
+                self._collect(block=True)
+        except (EOFError, OSError) as e:
+            self._fail(f"the render process ended ({type(e).__name__})")
 
     def release(self) -> None:
         self._ready_by = None

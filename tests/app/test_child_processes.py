@@ -99,3 +99,24 @@ def test_process_drawer_draws_like_the_in_thread_drawer_one_frame_behind(tiny):
     finally:
         drawer.release()
         local.release()
+
+
+def test_process_drawer_falls_back_when_the_helper_reports_an_error(tiny):
+    """A request the helper cannot draw (a mesh of the wrong size) comes back as an error while
+    the next frame is handed over: drawing moves into this thread, with a notice, and the
+    next avatar is the in-thread drawer's."""
+    local = FrameDrawer(tiny.topology)
+    if not local.gl:
+        pytest.skip(f"no OpenGL here: {local.notice}")
+    G, T, H = _pose(tiny)
+    opts = dataclasses.replace(ViewOptions(), avatar_size=128)
+    drawer = ProcessDrawer(tiny.topology)
+    try:
+        drawer.avatar(G, H, T, opts, wait=True)
+        drawer.avatar(G[:10], H, T, opts)  # in flight: the helper fails on it
+        img = drawer.avatar(G, H, T, opts, wait=True)
+        assert "render process failed" in drawer.notice and drawer._conn is None
+        assert np.array_equal(img, local.avatar(G, H, T, opts))
+    finally:
+        drawer.release()
+        local.release()

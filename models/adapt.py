@@ -10,11 +10,11 @@ consecutive frames (``window``; 2 = the paper's pairs) and a second-order tempor
 L_TEMP (:func:`models.losses.temporal_loss`: a robust, Charbonnier penalty on the
 acceleration ``(G_{t+1} - 2 G_t + G_{t-1}) / s_G`` of every vertex, s_G the DAM's geometry
 scale) weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
-jitter of the decoded geometry, not steady motion, and large real accelerations only linearly. Every pair term of
-Eq. 5 is computed on the consecutive pairs inside the windows. The live models are never
-modified: the result carries new state dicts. The last ``holdout`` fraction of the recording is never trained on; the
-before/after figures on it decide the verdict (accepted only when the adapted model is
-better there).
+jitter of the decoded geometry, not steady motion, and large real accelerations only
+linearly. Every pair term of Eq. 5 is computed on the consecutive pairs inside the windows.
+The live models are never modified: the result carries new state dicts. The last
+``holdout`` fraction of the recording is never trained on; the before/after figures on it
+decide the verdict (accepted only when the adapted model is better there).
 """
 
 from __future__ import annotations
@@ -117,7 +117,6 @@ class _DAModel:
         # losses use a texel grid at crop resolution and the decoded texture is area-averaged to it.
         self.tm = TexelMap(topology, loss_tex_size(cfg, dam.cfg), dev)
         self.lmk = torch.from_numpy(topology.landmark_ids).to(dev)
-        self._idx: dict[tuple[int, int], tuple[Tensor, Tensor]] = {}
 
     def forward(self, crops: Tensor, K: Tensor):
         z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
@@ -132,13 +131,11 @@ class _DAModel:
             W = W * inside
         return G, H, T, T_obs, W
 
-    def _pairs(self, n: int, window: int) -> tuple[Tensor, Tensor]:
+    @staticmethod
+    def _pairs(n: int, window: int) -> tuple[Tensor, Tensor]:
         """Indices (t-1, t) of every consecutive pair inside n windows of ``window`` frames."""
-        key = (n, window)
-        if key not in self._idx:
-            first = torch.arange(n)[:, None] * window + torch.arange(window - 1)  # (n, window - 1)
-            self._idx[key] = (first.flatten(), first.flatten() + 1)
-        return self._idx[key]
+        first = (torch.arange(n)[:, None] * window + torch.arange(window - 1)).flatten()  # (n (window - 1),)
+        return first, first + 1
 
     def losses(self, crops: Tensor, K: Tensor, valid: Tensor, window: int = 2) -> dict[str, Tensor]:
         """Eq. 5-9 on every consecutive pair of a batch of windows: crops (n * window, ...),
@@ -246,10 +243,11 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
     rec = Recording(recording.crops.to(dev), recording.keypoints.to(dev).float(), recording.valid.to(dev))
     n_train = int(round(len(rec) * (1 - cfg.holdout)))
     train, held = rec.subset(slice(0, n_train)), rec.subset(slice(n_train, None))
+    valid = train.valid.cpu().numpy()
     L = cfg.window if cfg.temporal_weight > 0 else 2  # without L_TEMP: the paper's pairs
-    if L > 2 and len(_pair_starts(train.valid.cpu().numpy(), L)) == 0:
-        L = 2  # too few consecutive faces for a window: pairs, as in the paper
-    starts = _pair_starts(train.valid.cpu().numpy(), L)
+    starts = _pair_starts(valid, L)
+    if L > 2 and len(starts) == 0:  # too few consecutive faces for a window: pairs, as in the paper
+        L, starts = 2, _pair_starts(valid, 2)
     n_win = max(1, cfg.windows_per_step * cfg.window // L)  # the same number of frames per step
     before = evaluate(model, held)
     if len(starts) == 0:

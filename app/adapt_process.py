@@ -214,6 +214,17 @@ class AdaptProcess:
         self.start_seconds = time.perf_counter() - t0
         return self.start_seconds
 
+    def ready(self) -> bool:
+        """Start the child if it is not running; False (logged) when it cannot start, and the
+        caller adapts in a thread instead."""
+        try:
+            if not self.alive:
+                log.info("calibration process ready in %.2f s", self.start())
+            return True
+        except AdaptProcessError as e:
+            log.warning("%s; adapting in a thread of the app instead", e)
+            return False
+
     def adapt(self, i2znet, color, dam, topology, recording, cfg, progress: Callable | None = None,
               cancel: Callable[[], bool] | None = None):
         """:func:`models.adapt.adapt` in the child; the inputs stay untouched. -> AdaptResult"""

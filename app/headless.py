@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .adapt_process import AdaptProcess, AdaptProcessError
+from .adapt_process import AdaptProcess
 from .calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from .defaults import CALIB_TRACK_FPS
 from .drawing import FrameDrawer
@@ -120,10 +120,7 @@ def run_headless(args) -> int:
         warm_up(setup.tracker)  # torch's lazy imports before tracking starts, not inside the calibration
         if not args.calib_in_thread:
             runner = AdaptProcess(nice=CalibrationPlan.nice, threads=args.threads)
-            try:
-                log.info("calibration process ready in %.2f s", runner.start())
-            except AdaptProcessError as e:
-                log.warning("%s; calibrating in a thread instead", e)
+            if not runner.ready():
                 runner = None
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)

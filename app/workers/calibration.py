@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from models.adapt import Recording
 from models.tracker import Tracker
 
-from ..adapt_process import AdaptProcess, AdaptProcessError
+from ..adapt_process import AdaptProcess
 from ..calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
 from ..packets import CalibOutcome, CalibProgress
 from ..profiles import ProfileError, ProfileStore
@@ -56,11 +56,8 @@ class CalibrationWorker(QObject):
     @Slot()
     def prepare(self) -> None:
         """Start the calibration process (torch import + warm-up) while the recording runs."""
-        if self.runner is not None and not self.runner.alive:
-            try:
-                log.info("calibration process ready in %.2f s", self.runner.start())
-            except AdaptProcessError as e:
-                log.warning("%s; this calibration runs in a thread of the app", e)
+        if self.runner is not None:
+            self.runner.ready()
 
     def close(self) -> None:
         """Stop the calibration process (call after this worker's thread has finished)."""

@@ -28,6 +28,25 @@ def clip_window(make_window, n=24, *argv):
                        spec=SourceSpec("synthetic"))
 
 
+def no_profile_written() -> bool:
+    root = ProfileStore().root
+    return not root.exists() or not any(root.iterdir())
+
+
+def adapting_window(make_window, qtbot, n: int, seconds: float, timeout: float):
+    """A window whose endless calibration is past its first adaptation steps.
+    -> (window, tracker, weights before, outcomes list)"""
+    w = clip_window(make_window, n)
+    w.settings.set("calib/steps", 100000)
+    tracker = w.session.pipeline.tracker
+    base = tracker.weights()
+    done, progress = outcomes(w), []
+    w.session.calib_progress.connect(progress.append)
+    w.controller.start_calibration(seconds)
+    wait_for(qtbot, lambda: len(progress) >= 2, timeout=timeout, what="adaptation steps")
+    return w, tracker, base, done
+
+
 def outcomes(w) -> list:
     got: list = []
     w.session.calib_done.connect(got.append)
@@ -81,20 +100,12 @@ def test_calibration_completes_swaps_weights_saves_and_reloads_a_profile(make_wi
 
 
 def test_cancel_leaves_the_model_bit_identical_and_writes_nothing(make_window, qtbot):
-    w = clip_window(make_window)
-    w.settings.set("calib/steps", 100000)
-    tracker = w.session.pipeline.tracker
-    base = tracker.weights()
-    done, progress = outcomes(w), []
-    w.session.calib_progress.connect(progress.append)
-    w.controller.start_calibration(1.0)
-    wait_for(qtbot, lambda: len(progress) >= 2, timeout=30, what="adaptation steps")
+    w, tracker, base, done = adapting_window(make_window, qtbot, 24, 1.0, timeout=30)
     w.calib_panel.cancel.click()
     wait_for(qtbot, lambda: done, timeout=30, what="cancel")
     assert done[0].verdict == "cancelled" and not done[0].accepted
     assert same_weights(tracker.weights(), base)
-    root = ProfileStore().root
-    assert not root.exists() or not any(root.iterdir()), "no (half-written) profile"
+    assert no_profile_written(), "no (half-written) profile"
     assert w.calib_panel.button.isEnabled() and "cancelled" in w.calib_panel.result.text().lower()
     # cancelling while still recording
     w.controller.start_calibration(30.0)
@@ -119,7 +130,7 @@ def test_crash_mid_calibration_keeps_the_live_model(make_window, qtbot, monkeypa
     wait_for(qtbot, lambda: done, timeout=30, what="failed calibration")
     assert done[0].verdict == "failed" and "simulated crash" in done[0].reason
     assert same_weights(tracker.weights(), base)
-    assert not ProfileStore().root.exists() or not any(ProfileStore().root.iterdir())
+    assert no_profile_written()
     assert "failed" in w.notifier.messages().lower()
     log.wait(qtbot, 2)  # still tracking
 
@@ -127,22 +138,14 @@ def test_crash_mid_calibration_keeps_the_live_model(make_window, qtbot, monkeypa
 def test_calibration_process_dying_keeps_the_live_model(make_window, qtbot):
     """The child process that adapts is killed mid-run (e.g. by the OOM killer): the calibration
     fails with a message, nothing changes, and the next calibration starts a new process."""
-    w = clip_window(make_window, 8)
-    w.settings.set("calib/steps", 100000)
-    tracker = w.session.pipeline.tracker
-    base = tracker.weights()
-    done, progress = outcomes(w), []
-    w.session.calib_progress.connect(progress.append)
-    w.controller.start_calibration(0.5)
-    wait_for(qtbot, lambda: len(progress) >= 2, timeout=60, what="adaptation steps in the child process")
+    w, tracker, base, done = adapting_window(make_window, qtbot, 8, 0.5, timeout=60)
     runner = w.session.calib.runner
     assert runner is not None and runner.alive
     runner._proc.kill()
     wait_for(qtbot, lambda: done, timeout=30, what="failed calibration")
     assert done[0].verdict == "failed" and "ended unexpectedly" in done[0].reason, done[0]
     assert same_weights(tracker.weights(), base)
-    root = ProfileStore().root
-    assert not root.exists() or not any(root.iterdir())
+    assert no_profile_written()
     w.settings.set("calib/steps", 2)
     w.controller.adapt_overrides = FORCE_ACCEPT
     w.controller.start_calibration(0.5)

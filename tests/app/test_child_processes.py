@@ -68,55 +68,54 @@ def _pose(tiny):
     return G[0].numpy(), T[0].numpy(), np.array([220.0, 0.1, 0.3, 0.0, 160.0, 120.0])
 
 
-def test_process_drawer_draws_like_the_in_thread_drawer_one_frame_behind(tiny):
+@pytest.fixture()
+def drawers(tiny):
+    """(in-thread FrameDrawer, ProcessDrawer), both released afterwards; skipped without OpenGL."""
     local = FrameDrawer(tiny.topology)
     if not local.gl:
+        local.release()
         pytest.skip(f"no OpenGL here: {local.notice}")
+    drawer = ProcessDrawer(tiny.topology)
+    yield local, drawer
+    drawer.release()
+    local.release()
+
+
+def test_process_drawer_draws_like_the_in_thread_drawer_one_frame_behind(tiny, drawers):
+    local, drawer = drawers
     G, T, H = _pose(tiny)
     opts = dataclasses.replace(ViewOptions(), avatar_size=128)
-    drawer = ProcessDrawer(tiny.topology)
-    try:
-        assert drawer.gl, drawer.notice
-        first = drawer.avatar(G, H, T, opts)  # nothing drawn yet: the backdrop
-        assert np.array_equal(first, local.backdrop(128))
-        want = local.avatar(G, H, T, opts)
-        assert np.array_equal(drawer.avatar(G, H, T, opts, wait=True), want)
-        H2 = H + np.array([0, 0, 0.4, 0, 0, 0])
-        deadline = time.time() + 10
-        img = drawer.avatar(G, H2, None, opts)  # texture None: the child keeps the one it has
-        while np.array_equal(img, want) and time.time() < deadline:
-            time.sleep(0.01)
-            img = drawer.avatar(G, H2, None, opts)
-        assert np.array_equal(img, local.avatar(G, H2, T, opts)), "the next call returns the turned head"
-        frame = np.full((240, 320, 3), 90, np.uint8)
-        wire = dataclasses.replace(opts, wireframe=True)
-        assert np.array_equal(drawer.camera(frame, G, H, None, None, wire), local.camera(frame, G, H, None, None, wire))
-        drawer._proc.kill()  # the render process dies: drawing goes on in this thread, with a notice
-        drawer._proc.wait()
-        again = drawer.avatar(G, H, T, opts)
-        assert again.shape == (128, 128, 3) and "render process" in drawer.notice
-        assert np.array_equal(drawer.avatar(G, H, T, opts), want)
-    finally:
-        drawer.release()
-        local.release()
+    assert drawer.gl, drawer.notice
+    first = drawer.avatar(G, H, T, opts)  # nothing drawn yet: the backdrop
+    assert np.array_equal(first, local.backdrop(128))
+    want = local.avatar(G, H, T, opts)
+    assert np.array_equal(drawer.avatar(G, H, T, opts, wait=True), want)
+    H2 = H + np.array([0, 0, 0.4, 0, 0, 0])
+    deadline = time.time() + 10
+    img = drawer.avatar(G, H2, None, opts)  # texture None: the child keeps the one it has
+    while np.array_equal(img, want) and time.time() < deadline:
+        time.sleep(0.01)
+        img = drawer.avatar(G, H2, None, opts)
+    assert np.array_equal(img, local.avatar(G, H2, T, opts)), "the next call returns the turned head"
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    wire = dataclasses.replace(opts, wireframe=True)
+    assert np.array_equal(drawer.camera(frame, G, H, None, None, wire), local.camera(frame, G, H, None, None, wire))
+    drawer._proc.kill()  # the render process dies: drawing goes on in this thread, with a notice
+    drawer._proc.wait()
+    again = drawer.avatar(G, H, T, opts)
+    assert again.shape == (128, 128, 3) and "render process" in drawer.notice
+    assert np.array_equal(drawer.avatar(G, H, T, opts), want)
 
 
-def test_process_drawer_falls_back_when_the_helper_reports_an_error(tiny):
+def test_process_drawer_falls_back_when_the_helper_reports_an_error(tiny, drawers):
     """A request the helper cannot draw (a mesh of the wrong size) comes back as an error while
     the next frame is handed over: drawing moves into this thread, with a notice, and the
     next avatar is the in-thread drawer's."""
-    local = FrameDrawer(tiny.topology)
-    if not local.gl:
-        pytest.skip(f"no OpenGL here: {local.notice}")
+    local, drawer = drawers
     G, T, H = _pose(tiny)
     opts = dataclasses.replace(ViewOptions(), avatar_size=128)
-    drawer = ProcessDrawer(tiny.topology)
-    try:
-        drawer.avatar(G, H, T, opts, wait=True)
-        drawer.avatar(G[:10], H, T, opts)  # in flight: the helper fails on it
-        img = drawer.avatar(G, H, T, opts, wait=True)
-        assert "render process failed" in drawer.notice and drawer._conn is None
-        assert np.array_equal(img, local.avatar(G, H, T, opts))
-    finally:
-        drawer.release()
-        local.release()
+    drawer.avatar(G, H, T, opts, wait=True)
+    drawer.avatar(G[:10], H, T, opts)  # in flight: the helper fails on it
+    img = drawer.avatar(G, H, T, opts, wait=True)
+    assert "render process failed" in drawer.notice and drawer._conn is None
+    assert np.array_equal(img, local.avatar(G, H, T, opts))

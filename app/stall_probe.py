@@ -1,6 +1,6 @@
 """Measure how responsive the window stays: the longest GUI event-loop stall, per phase.
 
-``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 120]
+``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 100]
 [--idle 5] [--json OUT]``
 
 A 5 ms QTimer runs in the GUI thread under ``app.exec()``; every gap between two ticks is

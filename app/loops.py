@@ -83,7 +83,8 @@ class CaptureLoop:
             if truth is not None and image is not grab.image and len(truth):
                 truth = truth.copy()
                 truth[..., 0] = image.shape[1] - 1 - truth[..., 0]
-            pkt = FramePacket(self.frames, t1, image, 1e3 * (t1 - t0), truth, grab.position, self.source.name)
+            t_media = grab.position / fps if grab.position >= 0 and fps > 0 else -1.0
+            pkt = FramePacket(self.frames, t1, image, 1e3 * (t1 - t0), truth, grab.position, self.source.name, t_media)
             self.frames += 1
             if not self.mailbox.put(pkt, wait=self.lossless):
                 return  # closed

@@ -26,6 +26,13 @@ class FramePacket:
     truth: np.ndarray | None = None
     position: int = -1  # frame number in a video file
     source: str = ""
+    t_media: float = -1.0  # the frame's time in a video file (position / fps), -1 for live sources
+
+    @property
+    def t_track(self) -> float:
+        """The time the tracker's output filter sees: media time for files (so a file tracks the
+        same however fast it is read), capture time for live sources."""
+        return self.t_media if self.t_media >= 0 else self.t_capture
 
 
 @dataclass(frozen=True)

@@ -104,13 +104,13 @@ class Pipeline:
 
     def _track(self, pkt: FramePacket) -> FrameResult:
         try:
-            result = self.tracker.track(pkt.image, pkt.t_capture)
+            result = self.tracker.track(pkt.image, pkt.t_track)
         except RuntimeError as e:
             if "cuda" not in str(e).lower():
                 raise
             first = str(e).strip().splitlines()[0][:160]
             self.tracker.fall_back_to_cpu(f"CUDA error ({first})")
-            result = self.tracker.track(pkt.image, pkt.t_capture)
+            result = self.tracker.track(pkt.image, pkt.t_track)
         if self.tracker.notice and self.tracker.notice not in self.notice:
             self.notice = (self.notice + "; " if self.notice else "") + self.tracker.notice
         return result

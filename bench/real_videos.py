@@ -6,7 +6,9 @@ Per video: tracking FPS (the live Tracker, per frame), temporal stability (Eq. 1
 predicted geometry before/after calibration, landmark error against the detector, 2D
 landmark stability (Eq. 10 on the 68 projected landmark tracks in frame pixels, +0.1 px in
 numerator and denominator) for the tracker before/after and for the detector itself, and a
-contact sheet with the avatar drawn over the frames. Landmarks come from the offline dlib
+contact sheet with the avatar drawn over the frames. ``after`` is the networks' raw per-frame
+answer; ``after_smoothed`` adds the live tracker's output filter at its default strength
+(:mod:`models.filters`), i.e. what the app shows. Landmarks come from the offline dlib
 detector. The videos are read in place and never copied.
 """
 
@@ -29,7 +31,7 @@ from models.metrics import temporal_stability
 from models.tracker import Tracker
 
 from .common import git_commit, machine, md_table, run_dir, write_json
-from .track_eval import TEMPORAL_OFFSET, detect_and_crop, predict
+from .track_eval import TEMPORAL_OFFSET, detect_and_crop, predict, smoothed
 
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -39,6 +41,13 @@ def projected_landmarks(bundle, pred, boxes) -> np.ndarray:
     Hf = crop_to_frame(torch.from_numpy(pred["H"]).double(), torch.from_numpy(boxes).double(), S)
     G = torch.from_numpy(pred["G"]).double()[:, bundle.topology.landmark_ids]
     return project(G, Hf).numpy()
+
+
+def video_fps(path: Path) -> float:
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return float(fps) if fps and fps > 1 else 30.0
 
 
 def tracker_fps(bundle, frames: np.ndarray, n: int = 90) -> dict:
@@ -92,7 +101,8 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
     res["calibration"] = {"verdict": ad.verdict, "reason": ad.reason, "seconds": round(time.time() - t0, 1),
                           "before": ad.before, "after": ad.after}
     after = predict(bundle, rec_e, ad.weights, textures=True) if ad.weights is not None else before
-    for name, pred in (("before", before), ("after", after)):
+    after_s = smoothed(bundle, after, boxes_e, found_e, video_fps(path), weights=ad.weights)
+    for name, pred in (("before", before), ("after", after), ("after_smoothed", after_s)):
         lm = projected_landmarks(bundle, pred, boxes_e)[found_e]
         res[name] = {"temporal": temporal_stability(pred["G"][found_e], offset=TEMPORAL_OFFSET),
                      "landmark_error_px": float(np.linalg.norm(lm - det_e[found_e], axis=-1).mean()),
@@ -101,7 +111,7 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
     res["detected_fraction"] = float(track.found.mean())
     sheet = out / f"{path.stem}_sheet.png"
     idx = np.linspace(half, n - 1, 4).astype(int) - half
-    contact_sheet(bundle, frames[half:], after, boxes_e, idx, sheet)
+    contact_sheet(bundle, frames[half:], after_s, boxes_e, idx, sheet)
     res["contact_sheet"] = sheet.name
     return res
 
@@ -128,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out / "results.json", results)
     rows = [[k, r["fps"], r["before"]["temporal"], r["after"]["temporal"], r["before"]["landmark_error_px"],
              r["after"]["landmark_error_px"], r["before"]["landmark_stability_2d"],
-             r["after"]["landmark_stability_2d"], r["detector_landmark_stability_2d"], r["calibration"]["verdict"]]
+             r["after"]["landmark_stability_2d"], r["after_smoothed"]["landmark_stability_2d"],
+             r["after_smoothed"]["temporal"], r["after_smoothed"]["landmark_error_px"],
+             r["detector_landmark_stability_2d"], r["calibration"]["verdict"]]
             for k, r in results["videos"].items()]
     md = md_table(["video", "FPS", "temporal before", "after", "lmk err before", "after", "2D stab before",
-                   "after", "detector 2D stab", "verdict"], rows)
+                   "after", "after + filter", "temporal after + filter", "lmk err after + filter",
+                   "detector 2D stab", "verdict"], rows)
     (out / "results.md").write_text(f"# Real videos\n\n{results['machine']}\n\n{md}\n")
     print(md)
     return 0

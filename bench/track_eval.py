@@ -14,7 +14,8 @@ import torch
 from models import crop as C
 from models.adapt import Recording
 from models.bundle import AvatarBundle
-from models.camera import crop_to_frame, project, view_direction
+from models.camera import crop_to_frame, frame_to_crop, project, view_direction
+from models.filters import SmoothingConfig, smooth_sequence
 from models.landmarks import TrackingLandmarks, make_detector
 
 # Eq. 10 on rigid-free geometry is 0/0 for vertices that do not move (a closed eye, a still
@@ -87,10 +88,8 @@ def detect_and_crop(frames_bgr: np.ndarray, S: int, detector="dlib", smoothing: 
     return Track(pts, found, boxes, Recording(x, torch.from_numpy(kps), torch.from_numpy(found)))
 
 
-@torch.no_grad()
-def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, batch: int = 32,
-            textures: bool = False) -> dict:
-    """Batched E_I -> D (-> C). Returns G (N, V, 3), H (N, 6) crop px, optionally T (N, 3, T, T)."""
+def _modules(bundle: AvatarBundle, weights: dict | None):
+    """(E_I, C) of the bundle, or copies with adapted ``weights`` loaded; eval mode."""
     import copy
 
     i2z, col = bundle.i2znet, bundle.color
@@ -98,10 +97,19 @@ def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, b
         i2z, col = copy.deepcopy(i2z), copy.deepcopy(col)
         i2z.load_state_dict(weights["i2z"])
         col.load_state_dict(weights["color"])
-    i2z.eval()
-    Gs, Hs, Ts = [], [], []
+    return i2z.eval(), col.eval()
+
+
+@torch.no_grad()
+def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, batch: int = 32,
+            textures: bool = False) -> dict:
+    """Batched E_I -> D (-> C). Returns z (N, Z), G (N, V, 3), H (N, 6) crop px, optionally
+    T (N, 3, T, T)."""
+    i2z, col = _modules(bundle, weights)
+    zs, Gs, Hs, Ts = [], [], [], []
     for k in range(0, len(rec), batch):
         z, H = i2z(rec.crops[k:k + batch], rec.keypoints[k:k + batch])
+        zs.append(z)
         if textures:
             G, T = bundle.dam.decode(z, view_direction(H))
             Ts.append(col(T).clamp(0, 1))
@@ -109,9 +117,31 @@ def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, b
             G = bundle.dam.decode_geometry(z)
         Gs.append(G)
         Hs.append(H)
-    out = {"G": torch.cat(Gs).numpy(), "H": torch.cat(Hs).numpy()}
+    out = {"z": torch.cat(zs).numpy(), "G": torch.cat(Gs).numpy(), "H": torch.cat(Hs).numpy()}
     if textures:
         out["T"] = torch.cat(Ts).numpy()
+    return out
+
+
+@torch.no_grad()
+def smoothed(bundle: AvatarBundle, pred: dict, boxes: np.ndarray, found: np.ndarray, fps: float,
+             cfg: SmoothingConfig | None = None, weights: dict | None = None) -> dict:
+    """The live tracker's output filter (:mod:`models.filters`) run over ``predict``'s answer for
+    consecutive frames at ``fps``; G (and T, with the colour correction of ``weights``) decoded
+    again from the filtered (z, H).
+    boxes (N, 3) frame px; found (N,) bool -> the same keys as ``pred``."""
+    S = bundle.cfg.crop_size
+    b = torch.from_numpy(boxes).double()
+    Hf = crop_to_frame(torch.from_numpy(pred["H"]).double(), b, S).numpy()
+    z, Hf = smooth_sequence(pred["z"], Hf, np.arange(len(Hf)) / fps, boxes[:, 2], cfg, found)
+    H = frame_to_crop(torch.from_numpy(Hf), b, S).float()
+    zt = torch.from_numpy(z).float()
+    out = {"z": z.astype(np.float32), "H": H.numpy()}
+    if "T" in pred:
+        G, T = bundle.dam.decode(zt, view_direction(H))
+        out["G"], out["T"] = G.numpy(), _modules(bundle, weights)[1](T).clamp(0, 1).numpy()
+    else:
+        out["G"] = bundle.dam.decode_geometry(zt).numpy()
     return out
 
 

@@ -1,7 +1,8 @@
 """Tracker facade: BGR frame -> :class:`FrameResult` (paper Fig. 5, the testing phase).
 
 frame -> face (landmark detector in tracking mode; re-detects on loss) -> smoothed crop box
--> crop I (S x S) -> E_I(I) = (z, H) -> D(z, view(H)) = (G, T) -> C(T).
+-> crop I (S x S) -> E_I(I) = (z, H) -> output filter (beyond the paper: a 1-euro filter on z
+and the frame-pixel pose, :mod:`models.filters`) -> D(z, view(H)) = (G, T) -> C(T).
 
 ``load_adapted`` swaps the encoder and colour weights atomically between two frames; the
 GUI's calibration builds them on another thread and hands them over.
@@ -20,7 +21,8 @@ import torch
 
 from . import crop as C
 from .bundle import AvatarBundle
-from .camera import crop_to_frame, project, view_direction
+from .camera import crop_to_frame, frame_to_crop, project, view_direction
+from .filters import OutputFilter, SmoothingConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class Tracker:
 
     ``detector`` is a :class:`models.landmarks.TrackingLandmarks` (default: dlib in tracking
     mode) or anything with ``update(frame) -> Face | None`` and ``n_faces_last_detection``.
+    ``smoothing`` in [0, 0.95] sets both the crop-box smoothing and the strength of the output
+    filter (0 = the raw per-frame answer of the networks).
     """
 
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
@@ -86,6 +90,7 @@ class Tracker:
             detector = TrackingLandmarks(make_detector("dlib"))
         self.detector = detector
         self.smoother = C.BoxSmoother(smoothing)
+        self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
         self._lock = threading.RLock()
         self._base = self.weights()
@@ -121,16 +126,21 @@ class Tracker:
         self.load_adapted(self._base)
 
     def set_smoothing(self, strength: float) -> None:
+        """Crop-box smoothing and output-filter strength, in [0, 0.95]."""
         self.smoother.strength = float(np.clip(strength, 0.0, 0.95))
+        self.output_filter.set_strength(self.smoother.strength)
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
-    def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None, texture: bool = True):
+    def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None, texture: bool = True, post=None):
         """Batched E_I + D + C on crops. (B, 3, S, S), (B, 68, 2) -> z, H, G, C(T), timings.
-        ``texture=False`` decodes the geometry only (C(T) is None)."""
+        ``texture=False`` decodes the geometry only (C(T) is None). ``post(z, H) -> (z, H)``
+        runs between the encoder and the decoder (the output filter)."""
         b = self.bundle
         t0 = time.perf_counter()
         z, H = b.i2znet(crops, keypoints)
+        if post is not None:
+            z, H = post(z, H)
         t1 = time.perf_counter()
         if texture:
             G, T = b.dam.decode(z, view_direction(H))
@@ -141,6 +151,20 @@ class Tracker:
         t3 = time.perf_counter()
         ms = {"encoder": 1e3 * (t1 - t0), "decoder": 1e3 * (t2 - t1), "colour": 1e3 * (t3 - t2)}
         return z, H, G, T, ms
+
+    def _filter(self, box: np.ndarray, ts: float):
+        """``post`` for :meth:`infer`: the output filter on (z, H) of one frame, pose in frame px."""
+        S = self.cfg.crop_size
+        box_t = torch.from_numpy(box)[None]
+
+        def post(z: torch.Tensor, H: torch.Tensor):
+            if not self.output_filter.enabled:
+                return z, H
+            Hf = crop_to_frame(H.double().cpu(), box_t, S)[0].numpy()
+            zf, Hf = self.output_filter(z[0].double().cpu().numpy(), Hf, ts, float(box[2]))
+            Hc = frame_to_crop(torch.from_numpy(Hf)[None], box_t, S)
+            return (torch.from_numpy(zf)[None].to(z.device, z.dtype), Hc.to(H.device, H.dtype))
+        return post
 
     def crop_for(self, frame_bgr: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smoothed box and crop for detected points. -> box (3,), crop (S, S, 3) uint8."""
@@ -159,6 +183,7 @@ class Tracker:
         n_faces = int(getattr(self.detector, "n_faces_last_detection", 1 if face is not None else 0))
         if face is None:
             self.smoother.reset()
+            self.output_filter.reset()
             return FrameResult(idx, ts, False, "no face in view", n_faces, timings={"detect": 1e3 * (t1 - t0)})
         box, crop_img = self.crop_for(frame_bgr, face.points)
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
@@ -167,7 +192,7 @@ class Tracker:
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:
-                z, H, G, T, ms = self.infer(x, K, texture=fresh)
+                z, H, G, T, ms = self.infer(x, K, texture=fresh, post=self._filter(box, ts))
             except torch.cuda.OutOfMemoryError:
                 self.fall_back_to_cpu("CUDA ran out of memory")
                 return self.track(frame_bgr, ts)
@@ -200,6 +225,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget the face track (e.g. after a source switch)."""
         self.smoother.reset()
+        self.output_filter.reset()
         self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

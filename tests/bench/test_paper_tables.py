@@ -39,7 +39,8 @@ def test_quick_tables_have_every_key(tiny_head_bundle):
     rooms = [k for k in t1 if k != "average"]
     assert len(rooms) == 5
     for key in rooms + ["average"]:
-        for row in ("without_da", "flrc_only", "paper_da", "full_da", "landmark_fit"):
+        for row in ("without_da", "flrc_only", "paper_da", "full_da", "landmark_fit", "without_da_smoothed",
+                    "full_da_smoothed"):
             assert {"temporal", "reprojection"} <= set(t1[key][row]), (key, row)
     for v in ("scratch", "backbone", "backbone_skip", "backbone_skip_keypoints"):
         assert {"geometry", "texture", "temporal"} <= set(r["table2"][v])

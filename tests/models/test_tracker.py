@@ -45,3 +45,30 @@ def test_new_weights_force_a_fresh_texture(tracker):
     b = tracker.track(frame)  # would reuse a's texture without the swap
     assert b.texture is not a.texture
     assert not np.allclose(b.texture, a.texture)
+
+
+def _z_jitter(tracker, n=12):
+    frame = np.full((120, 160, 3), 120, np.uint8)
+    r = [tracker.track(frame, timestamp=i / 30) for i in range(n)]
+    z = np.stack([x.z for x in r])
+    lm = np.stack([x.landmarks for x in r])
+    return np.abs(np.diff(z, axis=0)).mean(), np.linalg.norm(np.diff(lm, axis=0), axis=-1).mean(), r
+
+
+def test_output_filter_steadies_z_and_landmarks_and_zero_turns_it_off(tracker):
+    """A jittering detector moves the crop a little every frame; the output filter (default
+    strength 0.5) must cut the frame-to-frame change of z and of the projected landmarks."""
+    tracker.set_smoothing(0.0)
+    assert tracker.smoother.strength == 0.0 and not tracker.output_filter.enabled
+    tracker.set_smoothing(0.5)
+    tracker.output_filter.set_strength(0.0)  # the same box smoothing, no output filter
+    raw_z, raw_lm, r = _z_jitter(tracker)
+    # smoothing 0: the tracker reports the encoder's own answer, and G is decoded from it
+    G = tracker.bundle.dam.decode_geometry(torch.from_numpy(r[-1].z)[None])[0].detach().numpy()
+    assert np.allclose(G, r[-1].G, atol=1e-5)
+    tracker.reset()
+    tracker.output_filter.set_strength(0.5)
+    f_z, f_lm, r = _z_jitter(tracker)
+    assert f_z < 0.6 * raw_z and f_lm < 0.8 * raw_lm
+    G = tracker.bundle.dam.decode_geometry(torch.from_numpy(r[-1].z)[None])[0].detach().numpy()
+    assert np.allclose(G, r[-1].G, atol=1e-5)  # G comes from the filtered z

@@ -1,12 +1,14 @@
 """Measure how responsive the window stays: the longest GUI event-loop stall, per phase.
 
 ``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 100]
-[--idle 5] [--json OUT]``
+[--idle 5] [--trace-events] [--json OUT]``
 
 A 5 ms QTimer runs in the GUI thread under ``app.exec()``; every gap between two ticks is
 recorded while the app only tracks (idle), while a calibration records, and while it
 adapts. A gap longer than 5 ms is time the event loop could not run (a stall). Also reports
-the tracking FPS/latency the window saw in each phase.
+the tracking FPS/latency the window saw in each phase. ``--trace-events`` times every event the
+GUI thread handles and names, for each of the longest stalls, the handlers that ran inside it:
+a stall with no long handler inside was the thread waiting for a core or the GIL.
 """
 
 from __future__ import annotations
@@ -38,6 +40,40 @@ def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
                              for k in STAGES} if pkts else {}}
 
 
+def _explain(gaps: list[tuple[float, float]], events: list[tuple[float, float, str]], n: int = 5) -> list[dict]:
+    """The ``n`` longest gaps and the event handlers (>= 2 ms) that ran inside each."""
+    out = []
+    for t_end, gap in sorted(gaps, key=lambda tg: -tg[1])[:n]:
+        inside = [(name, round(1e3 * d, 1)) for t0, d, name in events if t0 >= t_end - gap - 1e-4 and t0 < t_end]
+        busy = sum(d for _, d in inside)
+        out.append({"gap_ms": round(1e3 * gap, 1), "handlers_ms": round(busy, 1), "handlers": inside[:8]})
+    return out
+
+
+def _timed_app_class():
+    """A QApplication whose ``notify`` records outermost events that took >= 2 ms."""
+    from PySide6.QtWidgets import QApplication
+
+    class TimedApp(QApplication):
+        def __init__(self, argv):
+            super().__init__(argv)
+            self.events: list[tuple[float, float, str]] = []
+            self._depth = 0
+
+        def notify(self, receiver, event):
+            self._depth += 1
+            t0 = time.perf_counter()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                self._depth -= 1
+                d = time.perf_counter() - t0
+                if self._depth == 0 and d >= 0.002:
+                    self.events.append((t0, d, f"{type(receiver).__name__}:{event.type().name}"))
+
+    return TimedApp
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bundle", default=None)
@@ -47,10 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--idle", type=float, default=5.0, help="seconds of plain tracking measured first")
     ap.add_argument("--no-avatar", action="store_true", help="do not render the avatar view (isolates GL cost)")
     ap.add_argument("--calib-in-thread", action="store_true", help="adapt in a thread of the app (comparison)")
+    ap.add_argument("--trace-events", action="store_true", help="time the GUI thread's event handlers")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
+
+    if a.trace_events and QApplication.instance() is None:
+        QApplication = _timed_app_class()  # noqa: N806
 
     from .cli import build_parser
     from .gui import create_window
@@ -99,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
               "record_seconds": a.seconds, "platform": app.platformName(),
               "calibration": done[0].summary() if done else None,
               **{ph: _summary(gaps.get(ph, []), pkts.get(ph, [])) for ph in ("idle", "recording", "adapting")}}
+    if a.trace_events:
+        report["longest_stalls"] = {ph: _explain(gaps.get(ph, []), app.events)
+                                    for ph in ("idle", "recording", "adapting")}
     w.close()
     text = json.dumps(report, indent=2)
     print(text)

@@ -110,3 +110,14 @@ def test_tracking_rate_cap_skips_frames_of_a_faster_camera_only():
     tracked, loop = run(60, 30.0)
     assert tracked == 30 and loop.capped == 30, "a 60 FPS camera is tracked at 30 FPS"
     assert run(30, 30.0)[0] == 60 and run(25, 30.0)[0] == 60, "a camera at or below the cap loses nothing"
+
+
+def test_stall_probe_names_the_handlers_inside_the_longest_gaps():
+    from app.stall_probe import _explain
+
+    gaps = [(1.000, 0.005), (1.060, 0.060), (1.100, 0.040)]  # (tick time, gap before it)
+    events = [(1.010, 0.030, "View:Paint"), (1.030, 0.003, "Timer:Timer"), (1.070, 0.002, "X:Timer")]
+    out = _explain(gaps, events, n=2)
+    assert [o["gap_ms"] for o in out] == [60.0, 40.0]
+    assert out[0]["handlers"] == [("View:Paint", 30.0), ("Timer:Timer", 3.0)] and out[0]["handlers_ms"] == 33.0
+    assert out[1]["handlers"] == [("X:Timer", 2.0)]  # a 40 ms gap with 2 ms of handlers: waiting

@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=30.0, help="camera / synthetic frame rate (default 30)")
     p.add_argument("--mirror", action="store_true", help="mirror the image (selfie view)")
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video instead of looping")
+    p.add_argument("--smoothing", type=float, default=None, metavar="S",
+                   help="0-0.95: crop-box smoothing and strength of the output filter on z and the head pose "
+                        "(0 = the networks' raw per-frame answer; default: the window's saved setting, 0.5)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

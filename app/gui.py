@@ -32,6 +32,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     # every 1 ms instead of 5 ms so that the event loop waits less behind them
     sys.setswitchinterval(GIL_SWITCH_S)
     settings = settings or Settings()
+    if getattr(args, "smoothing", None) is not None:
+        settings.set("smoothing", min(max(args.smoothing, 0.0), 0.95))
     store = store or ProfileStore()
     note = ""
     if source_spec is None:

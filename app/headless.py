@@ -70,6 +70,8 @@ def run_headless(args) -> int:
     spec, src_note = resolve_source(args.source)
     setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
                           texture_every=args.texture_every)
+    if args.smoothing is not None:
+        setup.tracker.set_smoothing(args.smoothing)
     notices = [n for n in (src_note, *setup.notices) if n]
     store = ProfileStore()
     if args.profile:
@@ -151,7 +153,8 @@ def run_headless(args) -> int:
               "bundle": setup.choice.description, "bundle_path": setup.choice.path,
               "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
               "device": str(setup.tracker.device), "landmarks": setup.landmarks, "room_profile": setup.profile,
-              "render": drawer is not None, "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,
+              "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
+              "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,
               **allp.summary(), "faces_found": tracks.found_count, "warnings": notices + ([pipeline.notice]
               if pipeline.notice else []), "events": events, "machine": _machine()}
     if args.calibrate:

@@ -89,3 +89,19 @@ def test_headless_bad_source_exits_with_a_message(tiny_bundle, data_dir, capsys)
                "--log-level", "WARNING"])
     assert rc == 3
     assert "cannot read video" in capsys.readouterr().err
+
+
+def test_headless_video_output_filter_runs_on_media_time(tiny_bundle, data_dir):
+    """A file is filtered on its own time stamps: two runs give the same tracks however fast
+    they ran; ``--smoothing 0`` turns the output filter off."""
+    video = write_video(data_dir / "clip.mp4", n=10)
+    runs = {}
+    for name, extra in (("a", []), ("b", []), ("raw", ["--smoothing", "0"])):
+        out, npz = data_dir / f"{name}.json", data_dir / f"{name}.npz"
+        assert main(["--headless", "--source", f"video:{video}", "--bundle", str(tiny_bundle), "--no-loop",
+                     "--json", str(out), "--tracks", str(npz), "--no-render", "--log-level", "WARNING", *extra]) == 0
+        runs[name] = (json.loads(out.read_text()), np.load(npz))
+    assert runs["a"][0]["smoothing"] == 0.5 and runs["raw"][0]["smoothing"] == 0.0
+    np.testing.assert_array_equal(runs["a"][1]["z"], runs["b"][1]["z"])
+    np.testing.assert_array_equal(runs["a"][1]["H"], runs["b"][1]["H"])
+    assert not np.allclose(runs["a"][1]["z"][1:], runs["raw"][1]["z"][1:])

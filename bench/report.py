@@ -86,15 +86,16 @@ def _fig10_plot(r: dict, out: Path, plt) -> None:
 def _table1_plot(r: dict, out: Path, plt) -> None:
     t1 = r["table1"]
     clips = [k for k in t1 if k != "average"]
-    fig, axs = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4))
+    rows = [r_ for r_ in ROWS if r_ in t1["average"]]
     for ax, m in zip(axs, ("temporal", "reprojection")):
-        rows = [r_ for r_ in ROWS if r_ in t1["average"]]
         for i, row in enumerate(rows):
             ax.bar([j + 0.8 / len(rows) * i for j in range(len(clips))], [t1[c][row][m] for c in clips],
                    0.8 / len(rows), label=row)
         ax.set_xticks([j + 0.4 for j in range(len(clips))], clips, rotation=30, fontsize=7)
         ax.set_title(m)
-    axs[0].legend(fontsize=7)
-    fig.tight_layout()
+    axs[0].set_ylim(0.95, None)  # Eq. 10: 1 is perfect
+    fig.legend(*axs[0].get_legend_handles_labels(), loc="lower center", ncol=len(rows), fontsize=7)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(out / "table1.png", dpi=100)
     plt.close(fig)

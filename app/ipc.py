@@ -20,11 +20,29 @@ import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
+# Mesa's software rasteriser (llvmpipe) starts one drawing thread per core in each GL helper.
+# On a 2-core machine the actor's and the avatar's helpers then brought 4 extra runnable threads
+# to the two cores beside the GUI and tracking threads; with one each the longest GUI stall
+# while adapting was 36.3 / 36.9 ms against 43.5 / 45.1 ms with the default (docs/app.md). A
+# user's own LP_NUM_THREADS wins; real GPU drivers ignore it.
+GL_HELPER_ENV = {"LP_NUM_THREADS": "1"}
 
-def spawn(module: str, *args: str) -> tuple[subprocess.Popen, Connection]:
-    """Start ``python -m module FD [ARGS]`` with this process's import path; -> (process, connection)."""
-    mine, theirs = socket.socketpair()
+
+def child_env(gl: bool = False) -> dict[str, str]:
+    """Environment of a helper: this process's import path, plus :data:`GL_HELPER_ENV` for
+    helpers that draw with OpenGL (unless already set)."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    if gl:
+        for k, v in GL_HELPER_ENV.items():
+            env.setdefault(k, v)
+    return env
+
+
+def spawn(module: str, *args: str, gl: bool = False) -> tuple[subprocess.Popen, Connection]:
+    """Start ``python -m module FD [ARGS]`` with this process's import path (``gl``: a helper that
+    draws, see :func:`child_env`); -> (process, connection)."""
+    mine, theirs = socket.socketpair()
+    env = child_env(gl)
     proc = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno()), *args], pass_fds=(theirs.fileno(),),
                             env=env, stdin=subprocess.DEVNULL)
     theirs.close()

@@ -11,7 +11,6 @@ re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceU
 
 from __future__ import annotations
 
-import os
 import pickle
 import socket
 import subprocess
@@ -23,7 +22,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .ipc import stop
+from .ipc import child_env, stop
 from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
 
 _ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
@@ -98,7 +97,7 @@ class ProcessSource:
         self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
         mine, theirs = socket.socketpair()
         spec = pickle.dumps((self.factory, self._shm.name, self.shape))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        env = child_env(gl=True)  # the synthetic actor draws with OpenGL
         self._proc = subprocess.Popen([sys.executable, "-m", "app.process_source", str(theirs.fileno())],
                                       pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.PIPE)
         theirs.close()

@@ -95,7 +95,7 @@ class ProcessDrawer:
         if not use_gl:
             return
         try:
-            self._proc, self._conn = spawn("app.render_process")
+            self._proc, self._conn = spawn("app.render_process", gl=True)
             _send(self._conn, ("init", topology, True))
             self._ready_by = time.monotonic() + start_timeout
             self.gl = True  # until the child says otherwise

@@ -47,7 +47,9 @@ class PlotsView(pg.GraphicsLayoutWidget):
             self.plots[title] = p
             self.keys[title] = keys
             for k in keys:
-                self.curves[k] = p.plot(pen=pg.mkPen(pens[k], width=1.5), name=k)
+                # 1-px pens take Qt's fast line path: a repaint of the four plots 6.5-7.0 -> 3.8-4.0 ms
+                # with 1.5-px pens (measured offscreen), time the GUI thread cannot spend on events
+                self.curves[k] = p.plot(pen=pg.mkPen(pens[k], width=1), name=k)
         self.updates = 0
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)

@@ -119,3 +119,14 @@ def test_process_drawer_falls_back_when_the_helper_reports_an_error(tiny, drawer
     img = drawer.avatar(G, H, T, opts, wait=True)
     assert "render process failed" in drawer.notice and drawer._conn is None
     assert np.array_equal(img, local.avatar(G, H, T, opts))
+
+
+def test_gl_helpers_get_one_llvmpipe_thread_unless_the_user_chose(monkeypatch):
+    from app.ipc import child_env
+
+    monkeypatch.delenv("LP_NUM_THREADS", raising=False)
+    assert child_env(gl=True)["LP_NUM_THREADS"] == "1"
+    assert "LP_NUM_THREADS" not in child_env(gl=False)  # the adaptation helper draws nothing
+    monkeypatch.setenv("LP_NUM_THREADS", "4")
+    assert child_env(gl=True)["LP_NUM_THREADS"] == "4"
+    assert child_env()["PYTHONPATH"]

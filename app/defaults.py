@@ -16,3 +16,10 @@ TEXTURE_EVERY = 2
 # idle priority and a tracker fed by a faster camera would otherwise take every core. Measured on
 # 2 cores with a 60 FPS synthetic source: uncapped, the calibration took 263 s (docs/app.md).
 CALIB_TRACK_FPS = 30.0
+
+# While a calibration adapts, the window asks for a new avatar image on every 2nd tracked frame
+# and decodes the texture on every 4th (the pose, geometry, landmarks and camera view stay per
+# frame): on 2 cores the avatar's renderer and the texture decoder took CPU that the
+# idle-priority adaptation needed, and a 10 s calibration took 90-101 s in the window (docs/app.md).
+CALIB_AVATAR_EVERY = 2
+CALIB_TEXTURE_EVERY = 4

@@ -112,8 +112,10 @@ def run_headless(args) -> int:
                 calib["outcome"] = CalibOutcome("failed", f"{type(e).__name__}: {e}")
             finally:
                 loop.rate_cap = None
+                pipeline.set_adapting(False)
 
         loop.rate_cap = CALIB_TRACK_FPS  # the idle-priority adaptation needs what the tracker leaves
+        pipeline.set_adapting(True)
         calib["thread"] = threading.Thread(target=work, name="calibration", daemon=True)
         calib["thread"].start()
 

@@ -6,6 +6,8 @@ in the GUI's tracking thread and in ``--headless``.
 
 When the face is lost the avatar holds its last pose for ``hold_s`` seconds, then fades out
 over ``fade_s``. A CUDA error during tracking moves the tracker to the CPU with a notice.
+While a calibration adapts (:meth:`Pipeline.set_adapting`) the avatar view and the texture are
+refreshed less often, so that the idle-priority adaptation gets more of a small CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import cv2
 from models.adapt import Recording
 from models.tracker import FrameResult, Tracker
 
+from .defaults import CALIB_AVATAR_EVERY, CALIB_TEXTURE_EVERY
 from .detectors import GroundTruthDetector
 from .drawing import FrameDrawer
 from .packets import FramePacket, TrackPacket, ViewOptions
@@ -46,6 +49,24 @@ class Pipeline:
         self.stability = StabilityWindow()
         self._avatar: tuple | None = None  # (G, H_frame, texture, t_last_seen)
         self._last: tuple[FramePacket, FrameResult, TrackPacket] | None = None
+        self.avatar_every = 1  # request a new avatar image on every n-th tracked frame
+        self._frames = 0
+        self._avatar_img = None  # the last avatar image, shown on the frames in between
+        self._texture_every_base: int | None = None
+
+    def set_adapting(self, on: bool) -> None:
+        """While a calibration adapts: a new avatar image on every ``CALIB_AVATAR_EVERY``-th frame and
+        the texture decoded on every ``CALIB_TEXTURE_EVERY``-th (z, H, G, the landmarks and the
+        camera view stay per frame); ``on=False`` restores both. Plain attributes, read per frame:
+        safe to call from another thread."""
+        if on and self._texture_every_base is None:
+            self._texture_every_base = self.tracker.texture_every
+            self.tracker.texture_every = max(self._texture_every_base, CALIB_TEXTURE_EVERY)
+            self.avatar_every = CALIB_AVATAR_EVERY
+        elif not on and self._texture_every_base is not None:
+            self.tracker.texture_every = self._texture_every_base
+            self._texture_every_base = None
+            self.avatar_every = 1
 
     def set_drawer(self, drawer: FrameDrawer | None) -> None:
         """Install the drawer (create it in the thread that runs :meth:`process`: it owns a GL context)."""
@@ -133,9 +154,14 @@ class Pipeline:
             if result.found:
                 camera = self.drawer.camera(frame_rgb, result.G, result.H_frame, result.detected, result.box, opts)
             if opts.avatar:
-                alpha = self._avatar_alpha(pkt.t_capture)
-                G, H, T = self._avatar[:3] if self._avatar is not None else (None, None, None)
-                avatar = self.drawer.avatar(G, H, T, opts, alpha, wait=not fresh)  # a redraw waits for its image
+                self._frames += fresh
+                if fresh and self._frames % self.avatar_every and self._avatar_img is not None:
+                    avatar = self._avatar_img  # shedding work while a calibration adapts
+                else:
+                    alpha = self._avatar_alpha(pkt.t_capture)
+                    G, H, T = self._avatar[:3] if self._avatar is not None else (None, None, None)
+                    avatar = self.drawer.avatar(G, H, T, opts, alpha, wait=not fresh)  # a redraw waits for it
+                    self._avatar_img = avatar
         t_done = time.perf_counter()
         if self.drawer is not None and self.drawer.notice and self.drawer.notice not in self.notice:
             self.notice = (self.notice + "; " if self.notice else "") + self.drawer.notice  # e.g. a helper failed

@@ -163,6 +163,7 @@ class Session(QObject):
     def _set_calib(self, state: str) -> None:
         self.calibration = state
         self.tracking.loop.rate_cap = CALIB_TRACK_FPS if state == "adapting" else None  # read per frame
+        self.pipeline.set_adapting(state == "adapting")
         self.calib_state.emit(state)
 
     # ------------------------------------------------------------------ profiles

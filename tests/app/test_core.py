@@ -103,3 +103,55 @@ def test_profiles_are_atomic_and_never_half_written(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == [info.slug], "no temp or partial folder left"
     assert [p.name for p in store.list()] == ["Living room"]
     assert store.unique_name("Living room") == "Living room (2)"
+
+
+def test_pipeline_sheds_avatar_and_texture_work_while_adapting(tiny_bundle):
+    """While a calibration adapts: a new avatar image every 2nd frame, the texture every 4th;
+    the camera view and the tracker's pose every frame; both restored afterwards."""
+    from app.defaults import CALIB_AVATAR_EVERY, CALIB_TEXTURE_EVERY
+    from app.packets import FramePacket
+    from app.pipeline import Pipeline
+    from models import bundle as B
+    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.topology import canonical_landmarks_2d
+    from models.tracker import Tracker
+
+    class CountingDrawer:
+        notice = ""
+
+        def __init__(self):
+            self.camera_calls = self.avatar_calls = 0
+
+        def camera(self, rgb, *a):
+            self.camera_calls += 1
+            return rgb
+
+        def avatar(self, *a, **k):
+            self.avatar_calls += 1
+            return np.full((8, 8, 3), self.avatar_calls, np.uint8)
+
+    pts = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
+    tr = Tracker(B.load(tiny_bundle), "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)),
+                 texture_every=2)
+    d = CountingDrawer()
+    p = Pipeline(tr, d)
+    frame = np.full((120, 160, 3), 100, np.uint8)
+
+    def run(n, start):
+        return [p.process(FramePacket(start + i, float(start + i) / 30, frame, 0.0)) for i in range(n)]
+
+    run(4, 0)
+    assert d.avatar_calls == 4
+    p.set_adapting(True)
+    assert tr.texture_every == CALIB_TEXTURE_EVERY and p.avatar_every == CALIB_AVATAR_EVERY == 2
+    d.avatar_calls = d.camera_calls = 0
+    out = run(8, 4)
+    assert d.avatar_calls == 4 and d.camera_calls == 8
+    assert all(o.avatar_rgb is not None for o in out)  # the frames in between show the last image
+    fresh = sum(a.result.texture is not b.result.texture for a, b in zip(out, out[1:]))
+    assert fresh == 2  # 8 frames: a fresh texture every 4th
+    p.set_adapting(False)
+    assert tr.texture_every == 2 and p.avatar_every == 1
+    d.avatar_calls = 0
+    run(3, 12)
+    assert d.avatar_calls == 3

@@ -2,8 +2,8 @@
 
 # Adaptation steps of "Calibrate to this room". Measured on a studio clip (office room, lite,
 # with the temporal term): 100 / 120 steps give 2.37 / 2.34 px salient-point error and 1.205 /
-# 1.211 temporal stability (5.17 px and 1.442 before). 100 keeps a 10 s calibration under 90 s in
-# the window on a 2-core CPU while tracking, the synthetic actor and the avatar view all run.
+# 1.211 temporal stability (5.17 px and 1.442 before). With 100, a 10 s calibration took 60-70 s in
+# the window on a 2-core CPU while tracking, the synthetic actor and the avatar view all ran.
 CALIB_STEPS = 100
 
 # Decode the view-dependent texture on every N-th tracked frame (geometry, pose and landmarks on

@@ -20,12 +20,16 @@ import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-# Mesa's software rasteriser (llvmpipe) starts one drawing thread per core in each GL helper.
-# On a 2-core machine the actor's and the avatar's helpers then brought 4 extra runnable threads
-# to the two cores beside the GUI and tracking threads; with one each the longest GUI stall
-# while adapting was 36.3 / 36.9 ms against 43.5 / 45.1 ms with the default (docs/app.md). A
-# user's own LP_NUM_THREADS wins; real GPU drivers ignore it.
-GL_HELPER_ENV = {"LP_NUM_THREADS": "1"}
+# Helpers that draw with OpenGL (the synthetic actor, the avatar view) get two settings:
+# * LP_NUM_THREADS=1: Mesa's software rasteriser (llvmpipe) otherwise starts one drawing thread
+#   per core in each helper, 4 extra runnable threads on a 2-core machine beside the GUI and
+#   tracking threads (longest GUI stall while adapting 36.3 / 36.9 ms with one, 43.5 / 45.1 ms
+#   with the default); real GPU drivers ignore it.
+# * ROOMFIT_HELPER_NICE=5: they yield to the GUI and tracking threads when the cores are busy
+#   (three window runs: longest stall over all phases 36.9 ms, against 50.4-58.7 ms in three of
+#   six runs at the same priority; window FPS while adapting 28.4-29.4 against 29.3-29.9).
+# A user's own values win. Measurements: docs/app.md, session 4.
+GL_HELPER_ENV = {"LP_NUM_THREADS": "1", "ROOMFIT_HELPER_NICE": "5"}
 
 
 def child_env(gl: bool = False) -> dict[str, str]:
@@ -36,6 +40,13 @@ def child_env(gl: bool = False) -> dict[str, str]:
         for k, v in GL_HELPER_ENV.items():
             env.setdefault(k, v)
     return env
+
+
+def lower_helper_priority() -> None:
+    """In a drawing helper: lower its priority by ``ROOMFIT_HELPER_NICE`` (see :data:`GL_HELPER_ENV`)."""
+    n = int(os.environ.get("ROOMFIT_HELPER_NICE", "0") or 0)
+    if n > 0 and hasattr(os, "nice"):
+        os.nice(n)
 
 
 def spawn(module: str, *args: str, gl: bool = False) -> tuple[subprocess.Popen, Connection]:

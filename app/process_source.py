@@ -22,7 +22,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .ipc import child_env, stop
+from .ipc import child_env, lower_helper_priority, stop
 from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
 
 _ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
@@ -145,6 +145,7 @@ class ProcessSource:
 
 def _main() -> None:
     """Child entry point: ``python -m app.process_source FD`` with the pickled spec on stdin."""
+    lower_helper_priority()
     factory, shm_name, shape = pickle.loads(sys.stdin.buffer.read())
     conn = Connection(int(sys.argv[1]))
     try:

@@ -32,7 +32,7 @@ import numpy as np
 from models.topology import Topology
 
 from .drawing import FrameDrawer
-from .ipc import child_connection, spawn, stop
+from .ipc import child_connection, lower_helper_priority, spawn, stop
 from .ipc import recv as _recv
 from .ipc import send as _send
 from .packets import ViewOptions
@@ -67,6 +67,7 @@ def _serve(conn: Connection) -> None:
 
 
 def _main() -> None:
+    lower_helper_priority()
     logging.basicConfig(level=logging.WARNING, format="render process: %(levelname)s %(message)s")
     conn = child_connection()
     try:

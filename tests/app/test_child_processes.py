@@ -121,12 +121,34 @@ def test_process_drawer_falls_back_when_the_helper_reports_an_error(tiny, drawer
     assert np.array_equal(img, local.avatar(G, H, T, opts))
 
 
-def test_gl_helpers_get_one_llvmpipe_thread_unless_the_user_chose(monkeypatch):
+def test_gl_helpers_get_one_llvmpipe_thread_and_a_lower_priority_unless_the_user_chose(monkeypatch):
     from app.ipc import child_env
 
     monkeypatch.delenv("LP_NUM_THREADS", raising=False)
-    assert child_env(gl=True)["LP_NUM_THREADS"] == "1"
+    monkeypatch.delenv("ROOMFIT_HELPER_NICE", raising=False)
+    env = child_env(gl=True)
+    assert env["LP_NUM_THREADS"] == "1" and env["ROOMFIT_HELPER_NICE"] == "5"
     assert "LP_NUM_THREADS" not in child_env(gl=False)  # the adaptation helper draws nothing
+    assert "ROOMFIT_HELPER_NICE" not in child_env(gl=False)  # it lowers its own priority further
     monkeypatch.setenv("LP_NUM_THREADS", "4")
     assert child_env(gl=True)["LP_NUM_THREADS"] == "4"
     assert child_env()["PYTHONPATH"]
+
+
+def test_drawing_helper_runs_at_the_lower_priority(tiny, drawers):
+    """The avatar helper process really runs niced (read back from /proc)."""
+    import os
+
+    if os.environ.get("ROOMFIT_HELPER_NICE", "5") != "5":
+        pytest.skip("ROOMFIT_HELPER_NICE is set in this environment")
+    _, proc_drawer = drawers
+    pid = proc_drawer._proc.pid if proc_drawer._proc is not None else None
+    if pid is None or not os.path.exists(f"/proc/{pid}/stat"):
+        pytest.skip("the avatar helper did not start here (no GL)")
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        nice = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+        if nice == os.nice(0) + 5:
+            break
+        time.sleep(0.1)
+    assert nice == os.nice(0) + 5

@@ -26,12 +26,12 @@ class FramePacket:
     truth: np.ndarray | None = None
     position: int = -1  # frame number in a video file
     source: str = ""
-    t_media: float = -1.0  # the frame's time in a video file (position / fps), -1 for live sources
+    t_media: float = -1.0  # position / fps for sources that number their frames (files, the actor); -1: cameras
 
     @property
     def t_track(self) -> float:
-        """The time the tracker's output filter sees: media time for files (so a file tracks the
-        same however fast it is read), capture time for live sources."""
+        """The time the tracker's output filter sees: the source's own time where it has one (a
+        file then tracks the same however fast it is read), else the capture time."""
         return self.t_media if self.t_media >= 0 else self.t_capture
 
 

@@ -69,6 +69,14 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     return window
 
 
+def scratch_state(root: str) -> tuple[Settings, ProfileStore]:
+    """Settings and a profile store inside ``root`` (a temporary folder): tools that open the
+    window to measure or photograph it must not change the user's settings or add profiles."""
+    from pathlib import Path
+
+    return Settings(str(Path(root) / "settings.ini")), ProfileStore(Path(root) / "profiles")
+
+
 def run_gui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("roomfit-avatar")

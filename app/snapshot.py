@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 
 
@@ -26,11 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .cli import build_parser
-    from .gui import create_window
+    from .gui import create_window, scratch_state
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     args = build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []))
-    w = create_window(args, cameras=[])
+    scratch = tempfile.TemporaryDirectory(prefix="roomfit-tool-")  # never the user's settings/profiles
+    settings, store = scratch_state(scratch.name)
+    w = create_window(args, cameras=[], settings=settings, store=store)
     wd, ht = (int(v) for v in a.size.split("x"))
     w.resize(wd, ht)
     w.move(0, 0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -93,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         QApplication = _timed_app_class()  # noqa: N806
 
     from .cli import build_parser
-    from .gui import create_window
+    from .gui import create_window, scratch_state
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     cli = ["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []) + \
         (["--calib-in-thread"] if a.calib_in_thread else [])
-    w = create_window(build_parser().parse_args(cli), cameras=[])
+    scratch = tempfile.TemporaryDirectory(prefix="roomfit-tool-")  # never the user's settings/profiles
+    settings, store = scratch_state(scratch.name)
+    w = create_window(build_parser().parse_args(cli), cameras=[], settings=settings, store=store)
     w.settings.set("calib/steps", a.steps)
     if a.no_avatar:
         from dataclasses import replace

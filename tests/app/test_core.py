@@ -155,3 +155,15 @@ def test_pipeline_sheds_avatar_and_texture_work_while_adapting(tiny_bundle):
     d.avatar_calls = 0
     run(3, 12)
     assert d.avatar_calls == 3
+
+
+def test_measuring_tools_keep_their_settings_and_profiles_in_a_scratch_folder(tmp_path):
+    """stall_probe and snapshot open the real window; what it saves must land in their scratch
+    folder, never in the user's settings or profile store."""
+    from app.gui import scratch_state
+
+    settings, store = scratch_state(str(tmp_path))
+    settings.set("calib/steps", 7)
+    settings.q.sync()
+    assert (tmp_path / "settings.ini").exists() and settings.get("calib/steps") == 7
+    assert store.root == tmp_path / "profiles"

@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video instead of looping")
     p.add_argument("--smoothing", type=float, default=None, metavar="S",
                    help="0-0.95: crop-box smoothing and strength of the output filter on z and the head pose "
-                        "(0 = the networks' raw per-frame answer; default: the window's saved setting, 0.5)")
+                        "(0 = the networks' raw per-frame answer; default: the window's saved setting, 0.5; in the "
+                        "window the value is saved like the slider's)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

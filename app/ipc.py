@@ -44,7 +44,10 @@ def child_env(gl: bool = False) -> dict[str, str]:
 
 def lower_helper_priority() -> None:
     """In a drawing helper: lower its priority by ``ROOMFIT_HELPER_NICE`` (see :data:`GL_HELPER_ENV`)."""
-    n = int(os.environ.get("ROOMFIT_HELPER_NICE", "0") or 0)
+    try:
+        n = int(os.environ.get("ROOMFIT_HELPER_NICE", "0") or 0)
+    except ValueError:  # a typo must not stop the helper
+        n = 0
     if n > 0 and hasattr(os, "nice"):
         os.nice(n)
 

@@ -92,6 +92,7 @@ class Pipeline:
         self.tracker.reset()
         self.stability.reset()
         self._avatar = None
+        self._avatar_img = None
 
     # ------------------------------------------------------------------ frames
     def process(self, pkt: FramePacket, dropped: int = 0) -> TrackPacket:

@@ -125,7 +125,7 @@ def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, b
 
 @torch.no_grad()
 def smoothed(bundle: AvatarBundle, pred: dict, boxes: np.ndarray, found: np.ndarray, fps: float,
-             cfg: SmoothingConfig | None = None, weights: dict | None = None) -> dict:
+             cfg: SmoothingConfig | None = None, weights: dict | None = None, batch: int = 32) -> dict:
     """The live tracker's output filter (:mod:`models.filters`) run over ``predict``'s answer for
     consecutive frames at ``fps``; G (and T, with the colour correction of ``weights``) decoded
     again from the filtered (z, H).
@@ -136,12 +136,18 @@ def smoothed(bundle: AvatarBundle, pred: dict, boxes: np.ndarray, found: np.ndar
     z, Hf = smooth_sequence(pred["z"], Hf, np.arange(len(Hf)) / fps, boxes[:, 2], cfg, found)
     H = frame_to_crop(torch.from_numpy(Hf), b, S).float()
     zt = torch.from_numpy(z).float()
-    out = {"z": z.astype(np.float32), "H": H.numpy()}
-    if "T" in pred:
-        G, T = bundle.dam.decode(zt, view_direction(H))
-        out["G"], out["T"] = G.numpy(), _modules(bundle, weights)[1](T).clamp(0, 1).numpy()
-    else:
-        out["G"] = bundle.dam.decode_geometry(zt).numpy()
+    col = _modules(bundle, weights)[1]
+    Gs, Ts = [], []
+    for k in range(0, len(zt), batch):  # in batches, like predict: textures are large
+        if "T" in pred:
+            G, T = bundle.dam.decode(zt[k:k + batch], view_direction(H[k:k + batch]))
+            Ts.append(col(T).clamp(0, 1))
+        else:
+            G = bundle.dam.decode_geometry(zt[k:k + batch])
+        Gs.append(G)
+    out = {"z": z.astype(np.float32), "H": H.numpy(), "G": torch.cat(Gs).numpy()}
+    if Ts:
+        out["T"] = torch.cat(Ts).numpy()
     return out
 
 

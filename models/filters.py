@@ -121,12 +121,15 @@ class OutputFilter:
     def __call__(self, z: np.ndarray, H_frame: np.ndarray, t: float, side: float) -> tuple[np.ndarray, np.ndarray]:
         if not self.enabled:
             return np.asarray(z, np.float64), np.asarray(H_frame, np.float64)
+        H = np.asarray(H_frame, np.float64)
+        if not H[0] > 0:  # no valid focal scale (an untrained avatar): pass through, start again
+            self.reset()
+            return np.asarray(z, np.float64), H
         if self.t is not None and not 0 <= t - self.t <= self.cfg.max_gap:  # a gap, or a looped video
             self.reset()
         self.t = t
-        H = np.asarray(H_frame, np.float64)
         # pose state: (log f, rx, ry, rz, tx, ty); speed units: relative, rad, rad, rad, sides, sides
-        p = np.concatenate([[math.log(max(H[0], 1e-9))], H[1:6]])
+        p = np.concatenate([[math.log(H[0])], H[1:6]])
         unit = np.array([1.0, 1.0, 1.0, 1.0, side, side])
         p = self.fh(p, t, unit)
         return self.fz(z, t), np.concatenate([[math.exp(p[0])], p[1:6]])

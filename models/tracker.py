@@ -120,6 +120,7 @@ class Tracker:
         with self._lock:
             self.bundle.i2znet, self.bundle.color = i2z, color
             self._texture = None  # the colour correction changed: decode a fresh texture next frame
+            self.output_filter.reset()  # do not blend the old encoder's answers into the new one's
 
     def revert(self) -> None:
         """Back to the weights the tracker was created with."""
@@ -219,6 +220,7 @@ class Tracker:
         with torch.no_grad():
             torch.cuda.empty_cache()
         self.device = torch.device("cpu")
+        self.output_filter.reset()  # the frame is tracked again: do not feed the filter twice
         self.bundle.to(self.device)
         self.landmark_ids = self.landmark_ids.cpu()
 

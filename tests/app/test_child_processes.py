@@ -139,8 +139,8 @@ def test_drawing_helper_runs_at_the_lower_priority(tiny, drawers):
     """The avatar helper process really runs niced (read back from /proc)."""
     import os
 
-    if os.environ.get("ROOMFIT_HELPER_NICE", "5") != "5":
-        pytest.skip("ROOMFIT_HELPER_NICE is set in this environment")
+    if os.environ.get("ROOMFIT_HELPER_NICE", "5") != "5" or os.nice(0) > 14:
+        pytest.skip("ROOMFIT_HELPER_NICE is set here, or the tests already run at nice > 14")
     _, proc_drawer = drawers
     pid = proc_drawer._proc.pid if proc_drawer._proc is not None else None
     if pid is None or not os.path.exists(f"/proc/{pid}/stat"):

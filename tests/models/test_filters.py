@@ -71,7 +71,7 @@ def test_translation_speed_is_measured_in_face_sizes():
     assert np.allclose(outs[0], outs[1])
 
 
-def test_smooth_sequence_matches_the_live_filter_and_restarts_on_lost_faces():
+def test_smooth_sequence_smooths_and_restarts_on_lost_faces():
     rng = np.random.default_rng(2)
     n = 40
     z = rng.normal(size=(n, 3))
@@ -81,12 +81,21 @@ def test_smooth_sequence_matches_the_live_filter_and_restarts_on_lost_faces():
     found = np.ones(n, bool)
     found[20] = False
     zs, Hs = smooth_sequence(z, H, t, side, found=found)
-    f = OutputFilter()
-    for i in range(n):
-        if not found[i]:
-            f.reset()
-            continue
+    f = OutputFilter()  # the live filter on the first frames gives the same answers
+    for i in range(3):
         zi, Hi = f(z[i], H[i], t[i], side[i])
         assert np.allclose(zs[i], zi) and np.allclose(Hs[i], Hi)
+    assert np.allclose(zs[0], z[0]) and not np.allclose(zs[1], z[1])  # starts at the input, then smooths
     assert np.allclose(zs[21], z[21]) and np.allclose(Hs[21], H[21])  # first frame after the loss
     assert np.abs(np.diff(zs[1:20], axis=0)).mean() < np.abs(np.diff(z[1:20], axis=0)).mean()
+
+
+def test_a_pose_without_a_valid_focal_scale_passes_through():
+    """An untrained avatar can answer f <= 0: no log of it, the raw values go on unfiltered."""
+    f = OutputFilter()
+    H_bad = np.array([-0.5, 0.1, 0.0, 0.0, 10.0, 10.0])
+    f(np.zeros(2), np.array([3.0, 0, 0, 0, 10.0, 10.0]), 0.0, 100.0)
+    z, H = f(np.ones(2), H_bad, 1 / 30, 100.0)
+    assert np.array_equal(z, np.ones(2)) and np.array_equal(H, H_bad)
+    z, _ = f(np.full(2, 4.0), np.array([3.0, 0, 0, 0, 10.0, 10.0]), 2 / 30, 100.0)
+    assert np.allclose(z, 4.0)  # started again after the invalid frame

@@ -72,3 +72,11 @@ def test_output_filter_steadies_z_and_landmarks_and_zero_turns_it_off(tracker):
     assert f_z < 0.6 * raw_z and f_lm < 0.8 * raw_lm
     G = tracker.bundle.dam.decode_geometry(torch.from_numpy(r[-1].z)[None])[0].detach().numpy()
     assert np.allclose(G, r[-1].G, atol=1e-5)  # G comes from the filtered z
+
+
+def test_new_weights_restart_the_output_filter(tracker):
+    frame = np.full((120, 160, 3), 120, np.uint8)
+    tracker.track(frame, timestamp=0.0)
+    assert tracker.output_filter.fz.x is not None
+    tracker.load_adapted(tracker.weights())
+    assert tracker.output_filter.fz.x is None  # the new encoder's first answer is not blended

@@ -52,14 +52,18 @@ def lower_helper_priority() -> None:
         os.nice(n)
 
 
-def spawn(module: str, *args: str, gl: bool = False) -> tuple[subprocess.Popen, Connection]:
+def spawn(module: str, *args: str, gl: bool = False, stdin: bytes | None = None
+          ) -> tuple[subprocess.Popen, Connection]:
     """Start ``python -m module FD [ARGS]`` with this process's import path (``gl``: a helper that
-    draws, see :func:`child_env`); -> (process, connection)."""
+    draws, see :func:`child_env`; ``stdin``: bytes the helper reads from its standard input);
+    -> (process, connection)."""
     mine, theirs = socket.socketpair()
-    env = child_env(gl)
     proc = subprocess.Popen([sys.executable, "-m", module, str(theirs.fileno()), *args], pass_fds=(theirs.fileno(),),
-                            env=env, stdin=subprocess.DEVNULL)
+                            env=child_env(gl), stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE)
     theirs.close()
+    if stdin is not None:
+        proc.stdin.write(stdin)  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
     return proc, Connection(mine.detach())
 
 

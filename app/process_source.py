@@ -12,17 +12,14 @@ re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceU
 from __future__ import annotations
 
 import pickle
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .ipc import child_env, lower_helper_priority, stop
+from .ipc import child_connection, lower_helper_priority, spawn, stop
 from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
 
 _ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
@@ -95,15 +92,9 @@ class ProcessSource:
         if self._proc is not None:
             return
         self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
-        mine, theirs = socket.socketpair()
         spec = pickle.dumps((self.factory, self._shm.name, self.shape))
-        env = child_env(gl=True)  # the synthetic actor draws with OpenGL
-        self._proc = subprocess.Popen([sys.executable, "-m", "app.process_source", str(theirs.fileno())],
-                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.PIPE)
-        theirs.close()
-        self._conn = Connection(mine.detach())
-        self._proc.stdin.write(spec)  # type: ignore[union-attr]
-        self._proc.stdin.close()  # type: ignore[union-attr]
+        # gl: the synthetic actor draws with OpenGL
+        self._proc, self._conn = spawn("app.process_source", gl=True, stdin=spec)
         if not self._conn.poll(self.start_timeout):
             self.close()
             raise SourceUnavailable(f"{self.name}: the source process did not start within {self.start_timeout:g} s")
@@ -147,7 +138,7 @@ def _main() -> None:
     """Child entry point: ``python -m app.process_source FD`` with the pickled spec on stdin."""
     lower_helper_priority()
     factory, shm_name, shape = pickle.loads(sys.stdin.buffer.read())
-    conn = Connection(int(sys.argv[1]))
+    conn = child_connection()
     try:
         _child(factory, conn, shm_name, tuple(shape))
     finally:

@@ -28,6 +28,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from models.data import clean_fps
+
 SOURCE_KINDS = ("webcam", "video", "synthetic")
 
 
@@ -185,8 +187,7 @@ class VideoSource:
             cap.release()
             raise SourceUnavailable(f"cannot read video {self.path}: not a video OpenCV can decode, or corrupt; "
                                     "choose another file or use the synthetic actor")
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and 1.0 <= fps <= 240.0 else 30.0
+        self.fps = clean_fps(cap.get(cv2.CAP_PROP_FPS))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self._cap, self._pending, self._pos = cap, first, 0
 

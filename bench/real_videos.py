@@ -26,7 +26,7 @@ import torch
 from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.camera import crop_to_frame, project
-from models.data import read_video
+from models.data import read_video, video_fps
 from models.metrics import temporal_stability
 from models.tracker import Tracker
 
@@ -41,13 +41,6 @@ def projected_landmarks(bundle, pred, boxes) -> np.ndarray:
     Hf = crop_to_frame(torch.from_numpy(pred["H"]).double(), torch.from_numpy(boxes).double(), S)
     G = torch.from_numpy(pred["G"]).double()[:, bundle.topology.landmark_ids]
     return project(G, Hf).numpy()
-
-
-def video_fps(path: Path) -> float:
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return float(fps) if fps and fps > 1 else 30.0
 
 
 def tracker_fps(bundle, frames: np.ndarray, n: int = 90) -> dict:

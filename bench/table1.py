@@ -67,10 +67,14 @@ def run_clip(bundle: AvatarBundle, capture: Path, detector: str, adapt_cfg: Adap
     rec_a, rec_e = track.rec.subset(slice(0, n // 2)), track.rec.subset(slice(n // 2, n))
     out: dict = {"detected_fraction": float(track.found.mean())}
     fps = float(cap.manifest.get("fps", 30))
+
+    def score_smoothed(pred: dict) -> dict:  # the live tracker's output filter over a row's answer
+        sm = smoothed(bundle, pred, track.boxes[e_idx], track.found[e_idx], fps)
+        return score(bundle, sm["G"], sm["H"], track, e_idx, cap.gt)
+
     base = predict(bundle, rec_e)
     out["without_da"] = score(bundle, base["G"], base["H"], track, e_idx, cap.gt)
-    sm = smoothed(bundle, base, track.boxes[e_idx], track.found[e_idx], fps)
-    out["without_da_smoothed"] = score(bundle, sm["G"], sm["H"], track, e_idx, cap.gt)
+    out["without_da_smoothed"] = score_smoothed(base)
     variants = (("flrc_only", replace(adapt_cfg, weights=DAWeights(0.0, 0.0, 1.0), temporal_weight=0.0)),
                 ("paper_da", replace(adapt_cfg, temporal_weight=0.0)), ("full_da", adapt_cfg))
     for row, cfg in variants:
@@ -79,8 +83,7 @@ def run_clip(bundle: AvatarBundle, capture: Path, detector: str, adapt_cfg: Adap
         out[row] = {**score(bundle, pred["G"], pred["H"], track, e_idx, cap.gt), "verdict": res.verdict,
                     "adapt_seconds": round(res.seconds, 1)}
         if row == "full_da":
-            sm = smoothed(bundle, pred, track.boxes[e_idx], track.found[e_idx], fps)
-            out["full_da_smoothed"] = score(bundle, sm["G"], sm["H"], track, e_idx, cap.gt)
+            out["full_da_smoothed"] = score_smoothed(pred)
     kp = rec_e.keypoints.numpy()
     fit = landmark_fit(bundle, kp)
     out["landmark_fit"] = score(bundle, fit["G"], fit["H"], track, e_idx, cap.gt)

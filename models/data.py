@@ -81,6 +81,22 @@ class Capture:
         return read_video(self.path / "video.mp4")
 
 
+def clean_fps(fps: float | None, default: float = 30.0) -> float:
+    """A container's frame rate if plausible (1-240), else ``default`` (many files report 0 or
+    nonsense)."""
+    return float(fps) if fps and 1.0 <= fps <= 240.0 else default
+
+
+def video_fps(path: str | Path) -> float:
+    """The frame rate a video file declares (:func:`clean_fps`)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return clean_fps(fps)
+
+
 def read_video(path: str | Path) -> np.ndarray:
     """Decode every frame of a video file. -> (F, H, W, 3) uint8 BGR; CaptureError if none."""
     import cv2

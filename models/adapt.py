@@ -12,6 +12,12 @@ acceleration ``(G_{t+1} - 2 G_t + G_{t-1}) / s_G`` of every vertex, s_G the DAM'
 scale) weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
 jitter of the decoded geometry, not steady motion, and large real accelerations only
 linearly. Every pair term of Eq. 5 is computed on the consecutive pairs inside the windows.
+Also beyond the paper, a jitter augmentation: a landmark detector's per-frame jitter enters
+E_I through its keypoint heatmaps and makes z (and so G) shake. During training the heatmaps
+that feed z are drawn from the detected points plus Gaussian noise of ``z_keypoint_noise``
+times the recording's own jitter (:func:`keypoint_jitter`, measured from the points' second
+differences), while H keeps the raw points, so the expression learns to ignore the jitter
+without the head pose losing the keypoints' precision.
 The live models are never modified: the result carries new state dicts. The last
 ``holdout`` fraction of the recording is never trained on; the before/after figures on it
 decide the verdict (accepted only when the adapted model is better there).
@@ -68,7 +74,7 @@ class AdaptConfig:
     window: int = 4  # consecutive frames per training window (2: the paper's pairs)
     windows_per_step: int = 2  # windows per step (2 x 4 frames: 6 pairs, 4 accelerations)
     weights: DAWeights = DAWeights()  # Eq. 5 weights, paper 100 / 100 / 1
-    temporal_weight: float = 100.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = Eq. 5 only)
+    temporal_weight: float = 40.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = Eq. 5 only)
     threshold: float = 0.3  # texture-confidence threshold on W (Eq. 6, 8)
     occlusion: bool = True  # z-buffer visibility in W (beyond the paper)
     holdout: float = 0.2  # last fraction of the recording kept for validation
@@ -78,6 +84,9 @@ class AdaptConfig:
     grad_clip: float = 5.0
     keep_rejected: bool = False  # benchmarks: return the weights even when the verdict rejects them
     tex_size: int | None = None  # texel grid of the DA losses; None: min(decoder texture, crop size)
+    # z sees the detector's points plus Gaussian noise of z_keypoint_noise x the recording's own
+    # measured jitter (:func:`keypoint_jitter`), H the raw points (beyond the paper; 0 = off)
+    z_keypoint_noise: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,7 @@ class AdaptResult:
     steps: int = 0
     seconds: float = 0.0
     history: list = field(default_factory=list)  # per-step training loss (L_DA + l_TEMP L_TEMP)
+    keypoint_jitter: float = 0.0  # the detector's per-frame jitter on the training frames (crop px)
 
     def summary(self) -> dict:
         d = asdict(self)
@@ -118,8 +128,8 @@ class _DAModel:
         self.tm = TexelMap(topology, loss_tex_size(cfg, dam.cfg), dev)
         self.lmk = torch.from_numpy(topology.landmark_ids).to(dev)
 
-    def forward(self, crops: Tensor, K: Tensor):
-        z, H = self.i2znet(crops, K)  # NaN keypoints (no face) give empty heatmaps
+    def forward(self, crops: Tensor, K: Tensor, K_z: Tensor | None = None):
+        z, H = self.i2znet(crops, K, keypoints_z=K_z)  # NaN keypoints (no face) give empty heatmaps
         G, T = self.dam.decode(z, view_direction(H))  # T (B, 3, T_dec, T_dec)
         if T.shape[-1] != self.tm.T:  # (B, 3, T_loss, T_loss); strided pool when the sizes divide
             k, r = divmod(T.shape[-1], self.tm.T)
@@ -137,11 +147,16 @@ class _DAModel:
         first = (torch.arange(n)[:, None] * window + torch.arange(window - 1)).flatten()  # (n (window - 1),)
         return first, first + 1
 
-    def losses(self, crops: Tensor, K: Tensor, valid: Tensor, window: int = 2) -> dict[str, Tensor]:
+    def losses(self, crops: Tensor, K: Tensor, valid: Tensor, window: int = 2,
+               sigma: float = 0.0) -> dict[str, Tensor]:
         """Eq. 5-9 on every consecutive pair of a batch of windows: crops (n * window, ...),
         each window ``window`` consecutive frames (2: (t-1, t) pairs). With window >= 3 also
-        L_TEMP, and "da" includes it with ``temporal_weight``."""
-        G, H, T, T_obs, W = self.forward(crops, K)
+        L_TEMP, and "da" includes it with ``temporal_weight``. ``sigma`` > 0 (training only: the
+        recording's keypoint jitter, crop px) turns on the z keypoint-noise augmentation."""
+        K_z = None  # (B, 68, 2) the keypoints z is computed from; None: K
+        if sigma > 0 and self.cfg.z_keypoint_noise > 0:
+            K_z = K + self.cfg.z_keypoint_noise * sigma * torch.randn_like(K)
+        G, H, T, T_obs, W = self.forward(crops, K, K_z)
         n = crops.shape[0] // window
         prev, cur = self._pairs(n, window)
         thr = self.cfg.threshold
@@ -155,6 +170,18 @@ class _DAModel:
             out["temporal"] = l_temp = temporal_loss(G.view(n, window, *G.shape[1:]) / self.dam.G_scale)
             out["da"] = total + self.cfg.temporal_weight * l_temp
         return out
+
+
+def keypoint_jitter(rec: Recording) -> float:
+    """Per-frame jitter sigma (crop px) of the detector's points in a recording, from the
+    robust spread of their second differences (white noise of sigma gives var 6 sigma^2)."""
+    K = rec.keypoints.detach().cpu().numpy()
+    ok = rec.valid.cpu().numpy()
+    tri = ok[:-2] & ok[1:-1] & ok[2:]
+    if tri.sum() < 3:
+        return 0.0
+    d2 = (K[2:] - 2 * K[1:-1] + K[:-2])[tri]
+    return float(1.4826 * np.median(np.abs(d2)) / math.sqrt(6))
 
 
 def _pair_starts(valid: np.ndarray, window: int = 2) -> np.ndarray:
@@ -249,10 +276,11 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
     if L > 2 and len(starts) == 0:  # too few consecutive faces for a window: pairs, as in the paper
         L, starts = 2, _pair_starts(valid, 2)
     n_win = max(1, cfg.windows_per_step * cfg.window // L)  # the same number of frames per step
+    sigma = keypoint_jitter(train)
     before = evaluate(model, held)
     if len(starts) == 0:
         return AdaptResult(False, "kept the current model", "no pair of consecutive frames with a face to learn from",
-                           None, before, before, 0, time.perf_counter() - t_start)
+                           None, before, before, 0, time.perf_counter() - t_start, keypoint_jitter=sigma)
     params = [p for p in enc.parameters() if p.requires_grad]
     opt = torch.optim.Adam([{"params": params, "lr": cfg.lr}, {"params": col.parameters(), "lr": cfg.color_lr}])
     history = []
@@ -260,10 +288,10 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
         if cancel is not None and cancel():
             return AdaptResult(False, "cancelled", f"cancelled after {step} of {cfg.steps} steps; "
                                "the live model is unchanged", None, before, {}, step,
-                               time.perf_counter() - t_start, history)
+                               time.perf_counter() - t_start, history, sigma)
         s = torch.as_tensor(rng.choice(starts, size=min(n_win, len(starts)), replace=False))
         idx = (s[:, None] + torch.arange(L)).flatten().to(dev)  # windows of L consecutive frames
-        loss = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx], L)
+        loss = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx], L, sigma)
         opt.zero_grad(set_to_none=True)
         loss["da"].backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -280,4 +308,4 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
                "color": {k: v.detach().cpu().clone() for k, v in col.state_dict().items()}} \
         if ok or cfg.keep_rejected else None
     return AdaptResult(ok, "accepted" if ok else "kept the current model", reason, weights, before, after,
-                       cfg.steps, time.perf_counter() - t_start, history)
+                       cfg.steps, time.perf_counter() - t_start, history, sigma)

@@ -147,10 +147,13 @@ class I2ZNet(nn.Module):
         p = next(m.parameters(), None) if m is not None else None
         return p is not None and not p.requires_grad
 
-    def forward(self, image: Tensor, keypoints: Tensor | None = None, return_heatmaps: bool = False):
+    def forward(self, image: Tensor, keypoints: Tensor | None = None, return_heatmaps: bool = False,
+                keypoints_z: Tensor | None = None):
         """(B, 3, S, S) in [0, 1], keypoints (B, 68, 2) crop px (detector source) -> z (B, z_dim),
         H (B, 6) [, heatmaps (B, 68, S/4, S/4) when ``return_heatmaps``: the keypoint stream's
-        output, supervised during training when the hourglass is learned from studio data]."""
+        output, supervised during training when the hourglass is learned from studio data].
+        ``keypoints_z`` (B, 68, 2), detector source only: z is computed from these points' heatmaps
+        and H from ``keypoints``' (the adaptation's jitter augmentation, :mod:`models.adapt`)."""
         # numpy HWC -> permute gives channels-last strides; oneDNN's channels-last conv backward
         # crashes (segfault) for some small shapes in this torch build, so normalise the layout
         image = image.contiguous()
@@ -158,11 +161,16 @@ class I2ZNet(nn.Module):
             taps = self.backbone(image)  # frozen streams run without building a graph
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self._frozen(self.hourglass)):
             heat = self.heatmaps(image, keypoints)
+        heat_z = heat
+        if keypoints_z is not None and self.cfg.keypoint_source == "detector":
+            heat_z = self.heatmaps(image, keypoints_z)  # (B, 68, S/4, S/4)
         pz, ph = [], []
         for i, net in zip(self.levels, self.level_nets):
             feat = taps[i]
             h = F.adaptive_max_pool2d(heat, feat.shape[-2:]) if heat is not None else None
             a, b = net(feat, h)
+            if heat_z is not heat:  # z from keypoints_z, H from keypoints
+                a, _ = net(feat, F.adaptive_max_pool2d(heat_z, feat.shape[-2:]))
             pz.append(a)
             ph.append(b)
         z = self.head_z(torch.cat(pz, 1))  # (B, z_dim)

@@ -152,3 +152,52 @@ def test_temporal_term_is_part_of_the_training_loss(tiny):
     i = seen[100.0][0]
     assert i["temporal"] > 0 and i["da"] == pytest.approx(100 * i["cftc"] + 100 * i["motc"] + i["flrc"]
                                                          + 100 * i["temporal"], rel=1e-5)
+
+
+def test_keypoint_jitter_measures_the_detectors_per_frame_noise():
+    """White noise of sigma on smoothly moving points is read back as sigma; smooth motion
+    alone as ~0; frames without a face are skipped."""
+    from models.adapt import keypoint_jitter
+
+    rng = np.random.default_rng(0)
+    n = 200
+    t = np.arange(n, dtype=np.float32)[:, None, None]
+    base = np.asarray(canonical_landmarks_2d(), np.float32)[None] * 40 + 64  # (1, 68, 2)
+    smooth = base + np.concatenate([3 * np.sin(t / 9), 2 * np.cos(t / 13)], -1)  # (n, 68, 2)
+    valid = torch.ones(n, dtype=torch.bool)
+    crops = torch.zeros(n, 3, 8, 8)
+    for sigma in (0.5, 1.5):
+        K = torch.from_numpy(smooth + sigma * rng.normal(size=smooth.shape)).float()
+        K[50] = float("nan")
+        v = valid.clone()
+        v[50] = False
+        assert keypoint_jitter(Recording(crops, K, v)) == pytest.approx(sigma, rel=0.15)
+    assert keypoint_jitter(Recording(crops, torch.from_numpy(smooth).float(), valid)) < 0.05
+    assert keypoint_jitter(Recording(crops[:2], torch.from_numpy(smooth[:2]).float(), valid[:2])) == 0.0
+
+
+def test_z_keypoint_noise_is_the_recordings_jitter_times_the_setting(tiny, monkeypatch):
+    """Training steps feed z keypoints with noise = z_keypoint_noise x measured jitter, H the
+    raw points; the held-back evaluation sees no noise (same 'before' with and without)."""
+    from models.i2znet import I2ZNet
+
+    rec = _recording(n=30)
+    K = rec.keypoints + 0.8 * torch.randn(rec.keypoints.shape, generator=torch.Generator().manual_seed(1))
+    rec = Recording(rec.crops, K, rec.valid)
+    seen = []
+    forward = I2ZNet.forward
+
+    def spy(self, image, keypoints=None, return_heatmaps=False, keypoints_z=None):
+        if keypoints_z is not None:
+            seen.append((keypoints_z - keypoints)[~torch.isnan(keypoints)].std().item())
+        return forward(self, image, keypoints, return_heatmaps, keypoints_z)
+
+    monkeypatch.setattr(I2ZNet, "forward", spy)
+    res = {w: adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec,
+                    AdaptConfig(steps=3, z_keypoint_noise=w, keep_rejected=True)) for w in (0.0, 3.0)}
+    assert res[3.0].keypoint_jitter == pytest.approx(0.8, rel=0.35)
+    assert len(seen) == 3  # one noisy forward per training step, none in the evaluations
+    assert np.mean(seen) == pytest.approx(3.0 * res[3.0].keypoint_jitter, rel=0.1)
+    assert res[0.0].before == res[3.0].before
+    w0, w3 = res[0.0].weights["i2z"], res[3.0].weights["i2z"]
+    assert any(not torch.equal(w0[k], w3[k]) for k in w0)

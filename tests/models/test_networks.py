@@ -52,6 +52,26 @@ def test_detector_source_needs_keypoints():
         net(torch.rand(1, 3, 64, 64))
 
 
+def test_z_can_come_from_other_keypoints_than_H():
+    """keypoints_z (the adaptation's jitter augmentation) changes z only; H still reads the
+    first keypoint set, and keypoints_z = keypoints is the plain forward."""
+    torch.manual_seed(0)
+    net = I2ZNet(profile("tiny")).eval()
+    torch.nn.init.normal_(net.head_h[-1].weight, std=0.1)  # the pose head starts at zero
+    S = net.cfg.crop_size
+    img = torch.rand(2, 3, S, S)
+    kp = torch.rand(2, 68, 2) * S
+    kp2 = kp + 3.0 * torch.randn_like(kp)
+    with torch.no_grad():
+        z, H = net(img, kp)
+        z_same, H_same = net(img, kp, keypoints_z=kp)
+        z_mix, H_mix = net(img, kp, keypoints_z=kp2)
+        z2, H2 = net(img, kp2)
+    assert torch.allclose(z_same, z) and torch.allclose(H_same, H)
+    assert torch.allclose(H_mix, H, atol=1e-6) and torch.allclose(z_mix, z2, atol=1e-6)
+    assert not torch.allclose(z_mix, z, atol=1e-4) and not torch.allclose(H2, H, atol=1e-4)
+
+
 def test_variants_build():
     base = profile("tiny")
     for kw in (dict(use_skip=False, keypoint_source="none"), dict(use_skip=True, keypoint_source="none"),

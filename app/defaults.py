@@ -1,9 +1,10 @@
 """Defaults shared by the CLI, the settings and the calibration (no heavy imports)."""
 
 # Adaptation steps of "Calibrate to this room". Measured on a studio clip (office room, lite,
-# with the temporal term): 100 / 120 steps give 2.37 / 2.34 px salient-point error and 1.205 /
-# 1.211 temporal stability (5.17 px and 1.442 before). With 100, a 10 s calibration took 60-70 s in
-# the window on a 2-core CPU while tracking, the synthetic actor and the avatar view all ran.
+# with the temporal term at weight 100, session 3): 100 / 120 steps give 2.37 / 2.34 px
+# salient-point error and 1.205 / 1.211 temporal stability (5.17 px and 1.442 before). With 100,
+# a 10 s calibration took 60-70 s in the window on a 2-core CPU while tracking, the synthetic
+# actor and the avatar view all ran; 72-77 s with the session-5 adaptation (docs/app.md).
 CALIB_STEPS = 100
 
 # Decode the view-dependent texture on every N-th tracked frame (geometry, pose and landmarks on

@@ -92,7 +92,8 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
     t0 = time.time()
     ad = adapt(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, rec_a, adapt_cfg)
     res["calibration"] = {"verdict": ad.verdict, "reason": ad.reason, "seconds": round(time.time() - t0, 1),
-                          "before": ad.before, "after": ad.after}
+                          "before": ad.before, "after": ad.after,
+                          "keypoint_jitter_px": round(ad.keypoint_jitter, 3)}
     after = predict(bundle, rec_e, ad.weights, textures=True) if ad.weights is not None else before
     after_s = smoothed(bundle, after, boxes_e, found_e, video_fps(path), weights=ad.weights)
     for name, pred in (("before", before), ("after", after), ("after_smoothed", after_s)):

@@ -76,14 +76,14 @@ def run_clip(bundle: AvatarBundle, capture: Path, detector: str, adapt_cfg: Adap
     base = predict(bundle, rec_e)
     out["without_da"] = score(bundle, base["G"], base["H"], track, e_idx, cap.gt)
     out["without_da_smoothed"] = score_smoothed(base)
-    paper = replace(adapt_cfg, temporal_weight=0.0, z_keypoint_noise=0.0)  # Eq. 5 exactly
+    paper = adapt_cfg.paper()  # Eq. 5 exactly
     variants = (("flrc_only", replace(paper, weights=DAWeights(0.0, 0.0, 1.0))), ("paper_da", paper),
                 ("full_da", adapt_cfg))
     for row, cfg in variants:
         res = adapt(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, rec_a, replace(cfg, keep_rejected=True))
         pred = predict(bundle, rec_e, res.weights)
         out[row] = {**score(bundle, pred["G"], pred["H"], track, e_idx, cap.gt), "verdict": res.verdict,
-                    "adapt_seconds": round(res.seconds, 1)}
+                    "adapt_seconds": round(res.seconds, 1), "keypoint_jitter_px": round(res.keypoint_jitter, 3)}
         if row == "full_da":
             out["full_da_smoothed"] = score_smoothed(pred)
     kp = rec_e.keypoints.numpy()

@@ -17,11 +17,9 @@ from models.bundle import AvatarBundle
 from models.camera import crop_to_frame, frame_to_crop, project, view_direction
 from models.filters import SmoothingConfig, smooth_sequence
 from models.landmarks import TrackingLandmarks, make_detector
+from models.metrics import G_TEMPORAL_OFFSET
 
-# Eq. 10 on rigid-free geometry is 0/0 for vertices that do not move (a closed eye, a still
-# forehead); like the 2D variant (+0.1 px), add a small offset to numerator and denominator:
-# 1e-3 model units (the face is ~2 units wide, so about 0.07 mm on a real face).
-TEMPORAL_OFFSET = 1e-3
+TEMPORAL_OFFSET = G_TEMPORAL_OFFSET  # Eq. 10 offset on G (models.metrics)
 
 
 @dataclass

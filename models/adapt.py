@@ -9,7 +9,7 @@ keeping the DAM decoder D frozen. Beyond the paper, training batches are short w
 consecutive frames (``window``; 2 = the paper's pairs) and a second-order temporal term
 L_TEMP (:func:`models.losses.temporal_loss`: a robust, Charbonnier penalty on the
 acceleration ``(G_{t+1} - 2 G_t + G_{t-1}) / s_G`` of every vertex, s_G the DAM's geometry
-scale) weighted by ``temporal_weight`` (0 = the paper's Eq. 5 alone) penalises frame-to-frame
+scale) weighted by ``temporal_weight`` (0 = none) penalises frame-to-frame
 jitter of the decoded geometry, not steady motion, and large real accelerations only
 linearly. Every pair term of Eq. 5 is computed on the consecutive pairs inside the windows.
 Also beyond the paper, a jitter augmentation: a landmark detector's per-frame jitter enters
@@ -17,7 +17,9 @@ E_I through its keypoint heatmaps and makes z (and so G) shake. During training 
 that feed z are drawn from the detected points plus Gaussian noise of ``z_keypoint_noise``
 times the recording's own jitter (:func:`keypoint_jitter`, measured from the points' second
 differences), while H keeps the raw points, so the expression learns to ignore the jitter
-without the head pose losing the keypoints' precision.
+without the head pose losing the keypoints' precision (detector keypoint source only: an
+encoder with its own hourglass has no input points to perturb).
+``AdaptConfig().paper()`` is the paper's Eq. 5 alone.
 The live models are never modified: the result carries new state dicts. The last
 ``holdout`` fraction of the recording is never trained on; the before/after figures on it
 decide the verdict (accepted only when the adapted model is better there).
@@ -29,7 +31,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ from .color import ColorCorrection
 from .dam import DeepAppearanceModel
 from .i2znet import I2ZNet
 from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss, temporal_loss
-from .metrics import temporal_stability
+from .metrics import G_TEMPORAL_OFFSET, temporal_stability
 from .texels import TexelMap, confidence, observed_texture, texel_positions
 from .topology import Topology
 
@@ -74,7 +76,7 @@ class AdaptConfig:
     window: int = 4  # consecutive frames per training window (2: the paper's pairs)
     windows_per_step: int = 2  # windows per step (2 x 4 frames: 6 pairs, 4 accelerations)
     weights: DAWeights = DAWeights()  # Eq. 5 weights, paper 100 / 100 / 1
-    temporal_weight: float = 40.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = Eq. 5 only)
+    temporal_weight: float = 40.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = none)
     threshold: float = 0.3  # texture-confidence threshold on W (Eq. 6, 8)
     occlusion: bool = True  # z-buffer visibility in W (beyond the paper)
     holdout: float = 0.2  # last fraction of the recording kept for validation
@@ -87,6 +89,10 @@ class AdaptConfig:
     # z sees the detector's points plus Gaussian noise of z_keypoint_noise x the recording's own
     # measured jitter (:func:`keypoint_jitter`), H the raw points (beyond the paper; 0 = off)
     z_keypoint_noise: float = 4.0
+
+    def paper(self) -> AdaptConfig:
+        """The paper's adaptation: Eq. 5 on frame pairs, none of our additions."""
+        return replace(self, temporal_weight=0.0, z_keypoint_noise=0.0)
 
 
 @dataclass(frozen=True)
@@ -175,12 +181,13 @@ class _DAModel:
 def keypoint_jitter(rec: Recording) -> float:
     """Per-frame jitter sigma (crop px) of the detector's points in a recording, from the
     robust spread of their second differences (white noise of sigma gives var 6 sigma^2)."""
-    K = rec.keypoints.detach().cpu().numpy()
+    K = rec.keypoints.detach().float().cpu().numpy()  # (N, 68, 2)
     ok = rec.valid.cpu().numpy()
     tri = ok[:-2] & ok[1:-1] & ok[2:]
-    if tri.sum() < 3:
-        return 0.0
     d2 = (K[2:] - 2 * K[1:-1] + K[:-2])[tri]
+    d2 = d2[np.isfinite(d2)]  # a point the detector lost (NaN) in a frame marked as a face
+    if d2.size < 3 * 68 * 2:
+        return 0.0
     return float(1.4826 * np.median(np.abs(d2)) / math.sqrt(6))
 
 
@@ -228,7 +235,7 @@ def evaluate(model: _DAModel, rec: Recording, batch: int = 16) -> dict:
         errs += e[v].tolist()
         Gs.append(G.cpu())
     G_all = torch.cat(Gs)[rec.valid.cpu()]
-    temporal = temporal_stability(G_all) if len(G_all) >= 3 else math.nan
+    temporal = temporal_stability(G_all, offset=G_TEMPORAL_OFFSET) if len(G_all) >= 3 else math.nan
     return {"da": da, "temporal": temporal, "landmark_error": float(np.mean(errs)),
             "pairs": int(len(starts))}
 
@@ -276,7 +283,8 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
     if L > 2 and len(starts) == 0:  # too few consecutive faces for a window: pairs, as in the paper
         L, starts = 2, _pair_starts(valid, 2)
     n_win = max(1, cfg.windows_per_step * cfg.window // L)  # the same number of frames per step
-    sigma = keypoint_jitter(train)
+    sigma = keypoint_jitter(train)  # crop px; the augmentation needs input points (detector source)
+    sigma_z = sigma if enc.cfg.keypoint_source == "detector" else 0.0
     before = evaluate(model, held)
     if len(starts) == 0:
         return AdaptResult(False, "kept the current model", "no pair of consecutive frames with a face to learn from",
@@ -291,7 +299,7 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
                                time.perf_counter() - t_start, history, sigma)
         s = torch.as_tensor(rng.choice(starts, size=min(n_win, len(starts)), replace=False))
         idx = (s[:, None] + torch.arange(L)).flatten().to(dev)  # windows of L consecutive frames
-        loss = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx], L, sigma)
+        loss = model.losses(train.crops[idx], train.keypoints[idx], train.valid[idx], L, sigma_z)
         opt.zero_grad(set_to_none=True)
         loss["da"].backward()
         torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)

@@ -7,6 +7,11 @@ import torch
 
 ArrayLike = np.ndarray | torch.Tensor
 
+# Eq. 10 on rigid-free geometry is 0/0 for vertices that do not move (a closed eye, a still
+# forehead); like the 2D variant (+0.1 px), add a small offset to numerator and denominator:
+# 1e-3 model units (the face is ~2 units wide, so about 0.07 mm on a real face).
+G_TEMPORAL_OFFSET = 1e-3
+
 
 def _as_tensor(x: ArrayLike) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=torch.float64)

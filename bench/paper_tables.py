@@ -73,18 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(), "quick": q, "git_commit": git_commit(), "profile": a.profile,
                      "bundles": a.bundle, "rooms": a.rooms, "persons": sorted(bundles),
                      "frames_per_clip": frames, "adapt_steps": adapt_cfg.steps, "detector": a.detector}
-    if "table1" in a.tables:
-        results["table1"] = table1(bundles, a.rooms, frames, cache, a.detector, adapt_cfg, log=print)
     person, bundle = next(iter(bundles.items()))
     if a.dam_checkpoint:
         load_dam_checkpoint(bundle, a.dam_checkpoint)
+    if {"table2", "table3"} & set(a.tables):
+        try:  # fail before any work: the variants train on codes from E_X
+            require_encoder(bundle)
+        except ValueError as e:
+            raise SystemExit(f"{a.bundle[0]}: {e} (or leave table2/table3 out of --tables)") from None
+    if "table1" in a.tables:
+        results["table1"] = table1(bundles, a.rooms, frames, cache, a.detector, adapt_cfg, log=print)
     size = max(160, bundle.cfg.crop_size + 32)
     n_held = a.heldout_frames or (16 if q else 90)
     if {"table2", "table3"} & set(a.tables):
-        try:  # fail before rendering captures: the variants train on codes from E_X
-            require_encoder(bundle)
-        except ValueError as e:
-            raise SystemExit(f"{a.bundle[0]}: {e}") from None
         held = load_capture(ensure_lab(cache, person, n_held, 4, size, seed=10_000 + person))
         train_labs = [Path(c) for c in bundle.manifest.get("provenance", {}).get("trained_on", [])]
         train_labs = [c for c in train_labs if (c / "manifest.json").exists()] or [

@@ -325,7 +325,9 @@ def train(profile_name: str, lab: list[str | Path], work: str | Path, out: str |
     }
     bundle.manifest["provenance"] = prov
     if out is not None:
-        B.save(bundle, out, provenance=prov, dtype="float16" if mcfg.name == "lite" else "float32")
+        # E_X ships too (lite fp16: +11 MB): Table 2/3 train their variants on its codes z_gt
+        B.save(bundle, out, provenance=prov, include_encoder=True,
+               dtype="float16" if mcfg.name == "lite" else "float32")
         (work / "provenance.json").write_text(json.dumps(prov, indent=2, default=str))
     return bundle
 

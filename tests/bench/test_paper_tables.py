@@ -28,8 +28,7 @@ def test_quick_tables_have_every_key(tiny_head_bundle):
     out = d / "tables"
     rc = paper_tables.main(["--profile", "tiny", "--bundle", str(bundle), "--out", str(out), "--quick",
                             "--cache", str(d / "cache"), "--frames", "10", "--adapt-steps", "2",
-                            "--variant-steps", "3", "--heldout-frames", "4",
-                            "--dam-checkpoint", str(d / "work" / "dam.pt")])
+                            "--variant-steps", "3", "--heldout-frames", "4"])  # the bundle carries E_X
     assert rc == 0
     r = json.loads((out / "results.json").read_text())
     for k in ("table1", "table2", "table3", "fig10", "machine", "seconds", "quick", "git_commit"):
@@ -50,12 +49,17 @@ def test_quick_tables_have_every_key(tiny_head_bundle):
     assert (out / "tables.md").exists() and (out / "fig10.png").stat().st_size > 1000
 
 
-def test_tables_2_3_need_the_dam_encoder(tiny_head_bundle):
-    """Bundles ship without E_X; training the I2ZNet variants on codes from a random encoder
-    would be meaningless, so the run stops with the fix named."""
+def test_tables_2_3_need_the_dam_encoder(tiny_head_bundle, monkeypatch):
+    """A bundle saved without E_X cannot give the I2ZNet variants their codes z_gt: the run
+    stops before any work (Table 1 included) with the fix named."""
     from bench import paper_tables
+    from models import bundle as B
 
     bundle, d = tiny_head_bundle
+    b = B.load(bundle)
+    assert b.manifest["has_encoder"]  # models.train ships E_X
+    bare = B.save(b, d / "bare", include_encoder=False)
+    monkeypatch.setattr(paper_tables, "table1", lambda *a, **k: pytest.fail("Table 1 ran before the check"))
     with pytest.raises(SystemExit, match="dam-checkpoint"):
-        paper_tables.main(["--profile", "tiny", "--bundle", str(bundle), "--out", str(d / "t2"),
-                           "--tables", "table2", "--cache", str(d / "cache"), "--quick"])
+        paper_tables.main(["--profile", "tiny", "--bundle", str(bare), "--out", str(d / "t2"),
+                           "--tables", "table1", "table2", "--cache", str(d / "cache"), "--quick"])

@@ -23,6 +23,7 @@ def test_manifest_has_provenance(default_bundle):
     assert prov["wall_seconds"] > 0 and prov["captures"][0]["kind"] == "lab"
     size = sum(p.stat().st_size for p in B.DEFAULT_BUNDLE.iterdir())
     assert size < 30e6
+    assert m["has_encoder"]  # E_X ships: bench.paper_tables runs Table 2/3 on this bundle
 
 
 def test_tracks_a_synthetic_frame(default_bundle, tmp_path):

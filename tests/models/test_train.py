@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from models import bundle as B
 from models.train import TrainConfig, train
@@ -47,7 +48,6 @@ def test_training_resumes_from_checkpoint(lab, tmp_path):
 def test_learned_hourglass_is_supervised_with_landmark_heatmaps(lab, tmp_path):
     """Without pretrained FAN weights the hourglass stream learns landmark heatmaps from the
     studio's ground truth (plus Eq. 1-4); its heatmap loss must fall."""
-    import torch
 
     from models.config import profile
 
@@ -59,17 +59,23 @@ def test_learned_hourglass_is_supervised_with_landmark_heatmaps(lab, tmp_path):
 
 
 def test_retraining_i2znet_needs_the_dam_encoder(lab, tmp_path):
-    """A saved bundle has no E_X (z_gt would come from random weights): train_i2z refuses until the
-    DAM checkpoint is loaded."""
+    """Training ships E_X in the bundle (the same weights as the DAM checkpoint's). A bundle
+    saved without it (z_gt would come from random weights): train_i2z refuses until the DAM
+    checkpoint is loaded."""
     from models.data import load_capture
     from models.train import LabData, load_dam_checkpoint, train_i2z
 
     cfg = TrainConfig(dam_steps=5, i2z_steps=2, batch=2, i2z_batch=2, checkpoint_every=5)
     train("tiny", [lab], tmp_path / "w", tmp_path / "b", cfg)
     b = B.load(tmp_path / "b")
+    assert b.manifest["has_encoder"]
+    ck = torch.load(tmp_path / "w" / "dam.pt", weights_only=True)["model"]
+    enc = {k: v for k, v in b.dam.state_dict().items() if k.startswith("encoder.")}
+    assert enc and all(torch.equal(v, ck[k]) for k, v in enc.items())
+    bare = B.load(B.save(b, tmp_path / "bare", include_encoder=False))
     data = LabData([load_capture(lab)])
     with pytest.raises(ValueError, match="DAM encoder"):
-        train_i2z(b, data, cfg, tmp_path / "again")
-    load_dam_checkpoint(b, tmp_path / "w" / "dam.pt")
-    hist = train_i2z(b, data, cfg, tmp_path / "again")
+        train_i2z(bare, data, cfg, tmp_path / "again")
+    load_dam_checkpoint(bare, tmp_path / "w" / "dam.pt")
+    hist = train_i2z(bare, data, cfg, tmp_path / "again")
     assert len(hist["z"]) == 2

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variant-steps", type=int, default=None, help="I2ZNet variant training steps (60 / 1500)")
     p.add_argument("--dam-checkpoint", default=None,
                    help="DAM training checkpoint (WORK/dam.pt) of the FIRST bundle: Table 2/3 train I2ZNet "
-                        "variants, whose targets z_gt come from the DAM encoder E_X that bundles do not ship")
+                        "variants, whose targets z_gt come from the DAM encoder E_X; needed only for a bundle "
+                        "saved without E_X (the default avatar and models.train's bundles carry it)")
     p.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES, help="what to compute (default: all)")
     p.add_argument("--heldout-frames", type=int, default=None, help="held-out lab frames (16 / 90)")
     a = p.parse_args(argv)
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     person, bundle = next(iter(bundles.items()))
     if a.dam_checkpoint:
         load_dam_checkpoint(bundle, a.dam_checkpoint)
-    if {"table2", "table3"} & set(a.tables):
+    variants = bool({"table2", "table3"} & set(a.tables))
+    if variants:
         try:  # fail before any work: the variants train on codes from E_X
             require_encoder(bundle)
         except ValueError as e:
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         results["table1"] = table1(bundles, a.rooms, frames, cache, a.detector, adapt_cfg, log=print)
     size = max(160, bundle.cfg.crop_size + 32)
     n_held = a.heldout_frames or (16 if q else 90)
-    if {"table2", "table3"} & set(a.tables):
+    if variants:
         held = load_capture(ensure_lab(cache, person, n_held, 4, size, seed=10_000 + person))
         train_labs = [Path(c) for c in bundle.manifest.get("provenance", {}).get("trained_on", [])]
         train_labs = [c for c in train_labs if (c / "manifest.json").exists()] or [

@@ -27,11 +27,11 @@ from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.camera import crop_to_frame, project
 from models.data import read_video, video_fps
-from models.metrics import temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
 from models.tracker import Tracker
 
 from .common import git_commit, machine, md_table, run_dir, write_json
-from .track_eval import TEMPORAL_OFFSET, detect_and_crop, predict, smoothed
+from .track_eval import detect_and_crop, predict, smoothed
 
 DEFAULT_VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -98,7 +98,7 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
     after_s = smoothed(bundle, after, boxes_e, found_e, video_fps(path), weights=ad.weights)
     for name, pred in (("before", before), ("after", after), ("after_smoothed", after_s)):
         lm = projected_landmarks(bundle, pred, boxes_e)[found_e]
-        res[name] = {"temporal": temporal_stability(pred["G"][found_e], offset=TEMPORAL_OFFSET),
+        res[name] = {"temporal": temporal_stability(pred["G"][found_e], offset=G_TEMPORAL_OFFSET),
                      "landmark_error_px": float(np.linalg.norm(lm - det_e[found_e], axis=-1).mean()),
                      "landmark_stability_2d": temporal_stability(lm, offset=0.1)}
     res["detector_landmark_stability_2d"] = temporal_stability(det_e[found_e], offset=0.1)

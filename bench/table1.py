@@ -23,10 +23,9 @@ from models.adapt import AdaptConfig, adapt
 from models.bundle import AvatarBundle
 from models.data import load_capture
 from models.losses import DAWeights
-from models.metrics import temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
 
 from .track_eval import (
-    TEMPORAL_OFFSET,
     SimulatedDetector,
     detect_and_crop,
     landmark_fit,
@@ -50,7 +49,7 @@ def ensure_wild(cache: Path, person: int, room: str, frames: int) -> Path:
 def score(bundle, G, H, track, idx, gt) -> dict:
     v = track.found[idx]
     Gv = G[v]
-    temporal = temporal_stability(Gv, offset=TEMPORAL_OFFSET) if len(Gv) >= 3 else float("nan")
+    temporal = temporal_stability(Gv, offset=G_TEMPORAL_OFFSET) if len(Gv) >= 3 else float("nan")
     err = salient_error_256(bundle, G, H, track.boxes[idx], bundle.cfg.crop_size, gt["salient_uv"],
                             gt["salient"][idx, 0], gt["salient_visible"][idx, 0] & v[:, None])
     return {"temporal": float(temporal), "reprojection": float(np.nanmean(err)), "frames": int(v.sum())}
@@ -89,7 +88,7 @@ def run_clip(bundle: AvatarBundle, capture: Path, detector: str, adapt_cfg: Adap
     kp = rec_e.keypoints.numpy()
     fit = landmark_fit(bundle, kp)
     out["landmark_fit"] = score(bundle, fit["G"], fit["H"], track, e_idx, cap.gt)
-    out["ground_truth_temporal"] = float(temporal_stability(cap.gt["G"][e_idx], offset=TEMPORAL_OFFSET))
+    out["ground_truth_temporal"] = float(temporal_stability(cap.gt["G"][e_idx], offset=G_TEMPORAL_OFFSET))
     del a_idx
     return out
 

@@ -21,11 +21,9 @@ from models import crop as C
 from models.camera import project, view_direction
 from models.data import load_capture
 from models.i2znet import I2ZNet
-from models.metrics import temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
 from models.train import LabData, TrainConfig, tex_tensor, train_i2z
 from studio import perturb
-
-from .track_eval import TEMPORAL_OFFSET
 
 VARIANTS = {
     "scratch": dict(use_skip=False, keypoint_source="none", frozen=False),
@@ -100,9 +98,9 @@ def table2(bundle, nets: dict, cap, frames: np.ndarray) -> dict:
             T_gt = tex_tensor(np.stack([cap.textures(v)[t] for t in frames]), bundle.cfg.tex_size)
             geo.append(float((G - G_gt).norm(dim=-1).mean()))
             tex.append(float((T - T_gt).abs().mean()))
-            temp.append(temporal_stability(G, offset=TEMPORAL_OFFSET))
+            temp.append(temporal_stability(G, offset=G_TEMPORAL_OFFSET))
         out[name] = {"geometry": float(np.mean(geo)), "texture": float(np.mean(tex)), "temporal": float(np.mean(temp))}
-    out["ground_truth_temporal"] = float(temporal_stability(cap.gt["G"][frames], offset=TEMPORAL_OFFSET))
+    out["ground_truth_temporal"] = float(temporal_stability(cap.gt["G"][frames], offset=G_TEMPORAL_OFFSET))
     return out
 
 

@@ -17,9 +17,6 @@ from models.bundle import AvatarBundle
 from models.camera import crop_to_frame, frame_to_crop, project, view_direction
 from models.filters import SmoothingConfig, smooth_sequence
 from models.landmarks import TrackingLandmarks, make_detector
-from models.metrics import G_TEMPORAL_OFFSET
-
-TEMPORAL_OFFSET = G_TEMPORAL_OFFSET  # Eq. 10 offset on G (models.metrics)
 
 
 @dataclass
@@ -86,16 +83,43 @@ def detect_and_crop(frames_bgr: np.ndarray, S: int, detector="dlib", smoothing: 
     return Track(pts, found, boxes, Recording(x, torch.from_numpy(kps), torch.from_numpy(found)))
 
 
-def _modules(bundle: AvatarBundle, weights: dict | None):
+def _modules(bundle: AvatarBundle, weights: dict | None = None):
     """(E_I, C) of the bundle, or copies with adapted ``weights`` loaded; eval mode."""
     import copy
 
-    i2z, col = bundle.i2znet, bundle.color
+    i2z = bundle.i2znet
     if weights is not None:
-        i2z, col = copy.deepcopy(i2z), copy.deepcopy(col)
+        i2z = copy.deepcopy(i2z)
         i2z.load_state_dict(weights["i2z"])
+    return i2z.eval(), _color(bundle, weights)
+
+
+def _color(bundle: AvatarBundle, weights: dict | None = None):
+    """C of the bundle, or a copy with the adapted ``weights`` loaded; eval mode."""
+    import copy
+
+    col = bundle.color
+    if weights is not None:
+        col = copy.deepcopy(col)
         col.load_state_dict(weights["color"])
-    return i2z.eval(), col.eval()
+    return col.eval()
+
+
+def _decode(bundle: AvatarBundle, col, z: torch.Tensor, H: torch.Tensor, textures: bool, batch: int) -> dict:
+    """Batched D (-> C; textures are large): z (N, Z), H (N, 6) crop px -> G (N, V, 3)
+    [, T (N, 3, T, T)]."""
+    Gs, Ts = [], []
+    for k in range(0, len(z), batch):
+        if textures:
+            G, T = bundle.dam.decode(z[k:k + batch], view_direction(H[k:k + batch]))
+            Ts.append(col(T).clamp(0, 1))
+        else:
+            G = bundle.dam.decode_geometry(z[k:k + batch])
+        Gs.append(G)
+    out = {"G": torch.cat(Gs).numpy()}
+    if textures:
+        out["T"] = torch.cat(Ts).numpy()
+    return out
 
 
 @torch.no_grad()
@@ -104,21 +128,13 @@ def predict(bundle: AvatarBundle, rec: Recording, weights: dict | None = None, b
     """Batched E_I -> D (-> C). Returns z (N, Z), G (N, V, 3), H (N, 6) crop px, optionally
     T (N, 3, T, T)."""
     i2z, col = _modules(bundle, weights)
-    zs, Gs, Hs, Ts = [], [], [], []
+    zs, Hs = [], []
     for k in range(0, len(rec), batch):
         z, H = i2z(rec.crops[k:k + batch], rec.keypoints[k:k + batch])
         zs.append(z)
-        if textures:
-            G, T = bundle.dam.decode(z, view_direction(H))
-            Ts.append(col(T).clamp(0, 1))
-        else:
-            G = bundle.dam.decode_geometry(z)
-        Gs.append(G)
         Hs.append(H)
-    out = {"z": torch.cat(zs).numpy(), "G": torch.cat(Gs).numpy(), "H": torch.cat(Hs).numpy()}
-    if textures:
-        out["T"] = torch.cat(Ts).numpy()
-    return out
+    z, H = torch.cat(zs), torch.cat(Hs)
+    return {"z": z.numpy(), "H": H.numpy(), **_decode(bundle, col, z, H, textures, batch)}
 
 
 @torch.no_grad()
@@ -133,20 +149,8 @@ def smoothed(bundle: AvatarBundle, pred: dict, boxes: np.ndarray, found: np.ndar
     Hf = crop_to_frame(torch.from_numpy(pred["H"]).double(), b, S).numpy()
     z, Hf = smooth_sequence(pred["z"], Hf, np.arange(len(Hf)) / fps, boxes[:, 2], cfg, found)
     H = frame_to_crop(torch.from_numpy(Hf), b, S).float()
-    zt = torch.from_numpy(z).float()
-    col = _modules(bundle, weights)[1]
-    Gs, Ts = [], []
-    for k in range(0, len(zt), batch):  # in batches, like predict: textures are large
-        if "T" in pred:
-            G, T = bundle.dam.decode(zt[k:k + batch], view_direction(H[k:k + batch]))
-            Ts.append(col(T).clamp(0, 1))
-        else:
-            G = bundle.dam.decode_geometry(zt[k:k + batch])
-        Gs.append(G)
-    out = {"z": z.astype(np.float32), "H": H.numpy(), "G": torch.cat(Gs).numpy()}
-    if Ts:
-        out["T"] = torch.cat(Ts).numpy()
-    return out
+    decoded = _decode(bundle, _color(bundle, weights), torch.from_numpy(z).float(), H, "T" in pred, batch)
+    return {"z": z.astype(np.float32), "H": H.numpy(), **decoded}
 
 
 def salient_error_256(bundle: AvatarBundle, G: np.ndarray, H_crop: np.ndarray, boxes: np.ndarray, S: int,

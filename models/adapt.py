@@ -284,7 +284,7 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
         L, starts = 2, _pair_starts(valid, 2)
     n_win = max(1, cfg.windows_per_step * cfg.window // L)  # the same number of frames per step
     sigma = keypoint_jitter(train)  # crop px; the augmentation needs input points (detector source)
-    sigma_z = sigma if enc.cfg.keypoint_source == "detector" else 0.0
+    sigma_z = sigma if enc.reads_keypoints else 0.0
     before = evaluate(model, held)
     if len(starts) == 0:
         return AdaptResult(False, "kept the current model", "no pair of consecutive frames with a face to learn from",

@@ -127,12 +127,17 @@ class I2ZNet(nn.Module):
         return self
 
     # ------------------------------------------------------------------ forward
+    @property
+    def reads_keypoints(self) -> bool:
+        """True when the keypoint stream is built from input points (a landmark detector's)."""
+        return self.cfg.keypoint_source == "detector"
+
     def heatmaps(self, image: Tensor, keypoints: Tensor | None) -> Tensor | None:
         """68 keypoint heatmaps at stride 4. (B, 3, S, S) -> (B, 68, S/4, S/4)."""
         cfg = self.cfg
         if cfg.keypoint_source == "none":
             return None
-        if cfg.keypoint_source == "detector":
+        if self.reads_keypoints:
             if keypoints is None:
                 raise ValueError("this I2ZNet uses detector keypoints: pass keypoints (B, 68, 2) in crop pixels")
             return keypoints_to_heatmaps(keypoints.to(image.dtype), cfg.crop_size // 4, 4.0, cfg.heatmap_sigma)
@@ -162,7 +167,7 @@ class I2ZNet(nn.Module):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self._frozen(self.hourglass)):
             heat = self.heatmaps(image, keypoints)
         heat_z = heat
-        if keypoints_z is not None and self.cfg.keypoint_source == "detector":
+        if keypoints_z is not None and self.reads_keypoints:
             heat_z = self.heatmaps(image, keypoints_z)  # (B, 68, S/4, S/4)
         pz, ph = [], []
         for i, net in zip(self.levels, self.level_nets):

@@ -53,6 +53,7 @@ def build_tracker(bundle: str | None, device: str, landmarks: str, source_kind: 
     notices = [*choice.warnings, *([dev_note] if dev_note else [])]
     detector, det_note = landmarks_or_fallback(landmarks, source_kind, notices)
     tracker = Tracker(choice.bundle, dev, detector, texture_every=texture_every)
+    tracker.warm_up()  # CUDA's first inference takes ~0.6 s: not on the first camera frame
     return TrackerSetup(tracker, choice, bundle_fingerprint(choice.bundle), notices, det_note)
 
 

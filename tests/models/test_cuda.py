@@ -36,17 +36,39 @@ def _tracker(device: str, bundle=None) -> Tracker:
     return Tracker(bundle, device, detector=TrackingLandmarks(OracleDetector(_points)))
 
 
-def test_default_avatar_tracks_the_same_on_cuda_as_on_the_cpu():
+@pytest.fixture()
+def no_tf32():
+    """Plain fp32 on the GPU (cuDNN and cuBLAS use TF32 by default: 10-bit mantissas)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def _cpu_vs_cuda(frames: int = 6) -> dict:
+    """Largest CPU-vs-CUDA differences over a few frames: landmarks (frame px), z (relative), texture."""
     cpu, gpu = _tracker("cpu"), _tracker("cuda")
     assert gpu.device.type == "cuda" and next(gpu.bundle.i2znet.parameters()).is_cuda
-    for i in range(6):
-        rc, rg = cpu.track(_frame(i)), gpu.track(_frame(i))
+    d = {"landmarks_px": 0.0, "z_rel": 0.0, "texture": 0.0}
+    for i in range(frames):
+        rc, rg = cpu.track(_frame(i), i / 30), gpu.track(_frame(i), i / 30)  # same clock: output filter
         assert rc.found and rg.found
-        # TF32 convolutions on the GPU: agreement to a fraction of a pixel, not bit for bit
-        assert np.abs(rc.landmarks - rg.landmarks).max() < 0.5, f"frame {i}"
-        assert np.abs(rc.z - rg.z).max() < 0.05 * (np.abs(rc.z).max() + 1)
-        assert np.abs(rc.texture - rg.texture).mean() < 0.01
         assert {"encoder", "decoder"} <= set(rg.timings), rg.timings
+        d["landmarks_px"] = max(d["landmarks_px"], float(np.abs(rc.landmarks - rg.landmarks).max()))
+        d["z_rel"] = max(d["z_rel"], float(np.abs(rc.z - rg.z).max() / (np.abs(rc.z).max() + 1e-6)))
+        d["texture"] = max(d["texture"], float(np.abs(rc.texture - rg.texture).mean()))
+    print("CPU vs CUDA:", d)
+    return d
+
+
+def test_default_avatar_tracks_the_same_on_cuda_as_on_the_cpu(no_tf32):
+    d = _cpu_vs_cuda()
+    assert d["landmarks_px"] < 0.05 and d["z_rel"] < 1e-3 and d["texture"] < 1e-3, d
+
+
+def test_tf32_tracking_stays_within_a_pixel_of_the_cpu():
+    d = _cpu_vs_cuda()
+    assert d["landmarks_px"] < 1.5 and d["z_rel"] < 0.05 and d["texture"] < 0.01, d
 
 
 def test_adaptation_on_cuda_lowers_the_heldout_loss_and_hot_swaps_into_a_cuda_tracker():

@@ -80,3 +80,26 @@ def test_new_weights_restart_the_output_filter(tracker):
     assert tracker.output_filter.fz.x is not None
     tracker.load_adapted(tracker.weights())
     assert tracker.output_filter.fz.x is None  # the new encoder's first answer is not blended
+
+
+def test_warm_up_runs_both_decodes_and_leaves_the_track_alone(monkeypatch):
+    torch.manual_seed(0)
+    b = B.build(profile("tiny"))
+    pts = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
+
+    def make():
+        det = TrackingLandmarks(OracleDetector(lambda i: pts + np.sin(i) * 0.7))
+        return Tracker(b, "cpu", detector=det, texture_every=2)
+
+    warm, cold = make(), make()
+    calls = []
+    real = warm.infer
+    monkeypatch.setattr(warm, "infer", lambda *a, **k: calls.append(k.get("texture")) or real(*a, **k))
+    assert warm.warm_up() > 0
+    assert calls == [True, False]  # the full decode and the geometry-only one of texture-reusing frames
+    frame = np.full((120, 160, 3), 120, np.uint8)
+    for t in range(4):  # no filter state, texture cache or frame index came from the blank crop
+        a, c = warm.track(frame, t / 30), cold.track(frame, t / 30)
+        assert a.index == c.index and a.found
+        np.testing.assert_array_equal(a.z, c.z)
+        np.testing.assert_array_equal(a.texture, c.texture)

@@ -186,7 +186,8 @@ def test_draw_to_screen_orientation(ctx, renderer, topo):
     renderer.draw_to(fbo, topo.vertices, [20, 0, 0, 0.2, 24, 32], make_texture(), flip_y=True)
     screen = np.frombuffer(fbo.read(components=3), np.uint8).reshape(64, 48, 3)
     ref = renderer.render_rgb_only(topo.vertices, [20, 0, 0, 0.2, 24, 32], None, (48, 64))
-    np.testing.assert_array_equal(screen[::-1], ref)  # GL window rows go bottom-up
+    # GL window rows go bottom-up; the two paths may round the last bit apart (NVIDIA: 1 level)
+    assert np.abs(screen[::-1].astype(int) - ref).max() <= 1
     fbo.release()
 
 

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="landmark detector on studio clips: simulated (GT + detector-like noise) | dlib | studio")
     p.add_argument("--cache", default="runs/paper_cache", help="captures are rendered once and reused")
     p.add_argument("--frames", type=int, default=None, help="frames per wild clip (quick 40, full 240)")
-    p.add_argument("--adapt-steps", type=int, default=None, help="adaptation steps (quick 15, full 150)")
+    p.add_argument("--adapt-steps", type=int, default=None,
+                   help=f"adaptation steps (quick 15, full {AdaptConfig().steps})")
     p.add_argument("--variant-steps", type=int, default=None, help="I2ZNet variant training steps (60 / 1500)")
     p.add_argument("--dam-checkpoint", default=None,
                    help="DAM training checkpoint (WORK/dam.pt) of the FIRST bundle: Table 2/3 train I2ZNet "
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if b.cfg.name != a.profile:
             raise SystemExit(f"bundle {spec} has profile {b.cfg.name}, --profile says {a.profile}")
         bundles[_person(b, spec)] = b
-    adapt_cfg = AdaptConfig(steps=a.adapt_steps or (15 if q else 150))
+    adapt_cfg = AdaptConfig(steps=a.adapt_steps or (15 if q else AdaptConfig().steps))
     results: dict = {"machine": machine(), "quick": q, "git_commit": git_commit(), "profile": a.profile,
                      "bundles": a.bundle, "rooms": a.rooms, "persons": sorted(bundles),
                      "frames_per_clip": frames, "adapt_steps": adapt_cfg.steps, "detector": a.detector}

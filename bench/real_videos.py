@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bundle", default=str(B.DEFAULT_BUNDLE))
     p.add_argument("--videos", default=str(DEFAULT_VIDEOS))
     p.add_argument("--out", default=None)
-    p.add_argument("--adapt-steps", type=int, default=150)
+    p.add_argument("--adapt-steps", type=int, default=AdaptConfig().steps)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     bundle = B.load(a.bundle)

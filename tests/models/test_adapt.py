@@ -209,7 +209,8 @@ def test_paper_config_is_eq5_alone_and_hourglass_encoders_get_no_keypoint_noise(
     from models.i2znet import I2ZNet
 
     p = AdaptConfig().paper()
-    assert p.temporal_weight == 0 and p.z_keypoint_noise == 0 and p.weights == AdaptConfig().weights
+    assert p.temporal_weight == 0 and p.z_keypoint_noise == 0 and p.head_h_lr_scale == 1
+    assert p.weights == AdaptConfig().weights
     torch.manual_seed(0)
     hg = B.build(profile("tiny").replace(keypoint_source="hourglass"))
     rec = _recording(n=30)
@@ -225,3 +226,18 @@ def test_paper_config_is_eq5_alone_and_hourglass_encoders_get_no_keypoint_noise(
     res = adapt(hg.i2znet, hg.color, hg.dam, hg.topology, rec, AdaptConfig(steps=2, keep_rejected=True))
     assert seen and not any(seen)  # the hourglass reads the image, not the points: nothing to perturb
     assert res.keypoint_jitter > 0.3  # still measured and reported
+
+
+
+def test_pose_head_learns_at_its_own_rate(tiny):
+    rec = _recording()
+    w0 = {k: v.clone() for k, v in tiny.i2znet.state_dict().items()}
+    frozen = adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec,
+                   AdaptConfig(steps=10, lr=1e-3, head_h_lr_scale=0.0, keep_rejected=True)).weights["i2z"]
+    full = adapt(tiny.i2znet, tiny.color, tiny.dam, tiny.topology, rec,
+                 AdaptConfig(steps=10, lr=1e-3, head_h_lr_scale=1.0, keep_rejected=True)).weights["i2z"]
+    head = [k for k in w0 if k.startswith("head_h.")]
+    assert head and all(torch.equal(frozen[k], w0[k]) for k in head)  # factor 0: the pose head stays
+    assert any(not torch.equal(full[k], w0[k]) for k in head)
+    assert any(not torch.equal(frozen[k], w0[k]) for k in w0 if k.startswith("head_z."))  # the rest learns
+    assert AdaptConfig().head_h_lr_scale < 1 and AdaptConfig().paper().head_h_lr_scale == 1.0

@@ -25,7 +25,7 @@ from models.adapt import AdaptConfig, Recording, adapt
 from models.config import profile
 from models.topology import TopologyError, canonical_landmarks_2d, load_topology, make_test_mesh
 
-from .common import machine, md_table, run_dir, write_json
+from .common import machine, run_dir, write_report
 
 
 def synthetic_recording(n: int, S: int, seed: int = 0) -> Recording:
@@ -97,14 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     out = run_dir(a.out, "adapt_speed")
     results = [measure(n, a.device, a.steps, a.frames) for n in a.profiles]
     data = {"machine": machine(), "calib_steps": CALIB_STEPS, "results": results}
-    write_json(out / "results.json", data)
     rows = [[r["profile"], r["device"], r["crop"], r["texture"], r["step_p50_s"] * 1e3, r["step_p95_s"] * 1e3,
              r["evaluations_s"], r["calibration_estimate_s"], r["peak_gpu_mb"] or "-"] for r in results]
-    md = md_table(["profile", "device", "crop", "texture", "step p50 ms", "step p95 ms", "evaluations + setup s",
-                   f"{CALIB_STEPS}-step calibration s", "peak GPU MB"], rows)
-    (out / "results.md").write_text(f"# Adaptation speed\n\nMachine: {data['machine']}\n\n{md}\n")
-    print(md)
-    print(f"written to {out}")
+    write_report(out, "Adaptation speed", data,
+                 ["profile", "device", "crop", "texture", "step p50 ms", "step p95 ms", "evaluations + setup s",
+                  f"{CALIB_STEPS}-step calibration s", "peak GPU MB"], rows)
     return 0
 
 

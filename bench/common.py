@@ -71,6 +71,15 @@ def md_table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def write_report(out: Path, title: str, data: dict, headers: list[str], rows: list[list]) -> None:
+    """``out/results.json`` (data) and ``out/results.md`` (title, machine, one table); prints the table."""
+    write_json(out / "results.json", data)
+    md = md_table(headers, rows)
+    (out / "results.md").write_text(f"# {title}\n\nMachine: {data['machine']}\n\n{md}\n")
+    print(md)
+    print(f"written to {out}")
+
+
 def timeit(fn, repeat: int = 20, warmup: int = 3) -> dict:
     """Median / p95 wall time of fn() in ms."""
     for _ in range(warmup):

@@ -15,7 +15,7 @@ from models.camera import view_direction
 from models.config import profile
 from models.topology import TopologyError, load_topology, make_test_mesh
 
-from .common import machine, md_table, run_dir, timeit, write_json
+from .common import machine, run_dir, timeit, write_report
 
 
 def _topology(cfg):
@@ -89,15 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     out = run_dir(a.out, "model_speed")
     results = [measure(n, a.device, a.repeat if n != "paper" else max(3, a.repeat // 4)) for n in a.profiles]
     data = {"machine": machine(), "results": results}
-    write_json(out / "results.json", data)
     rows = [[r["profile"], r["device"], r["encoder"]["p50_ms"], r["decoder_colour"]["p50_ms"], r["total"]["p50_ms"],
              r["total"]["p95_ms"], r["params_i2znet"] / 1e6, r["params_dam_decoder"] / 1e6, r["bundle_mb"]]
             for r in results]
-    md = md_table(["profile", "device", "I2ZNet ms", "DAM+C ms", "total p50 ms", "total p95 ms", "I2ZNet M params",
-                   "decoder M params", "bundle MB"], rows)
-    (out / "results.md").write_text(f"# Model speed\n\nMachine: {data['machine']}\n\n{md}\n")
-    print(md)
-    print(f"written to {out}")
+    write_report(out, "Model speed", data,
+                 ["profile", "device", "I2ZNet ms", "DAM+C ms", "total p50 ms", "total p95 ms", "I2ZNet M params",
+                  "decoder M params", "bundle MB"], rows)
     return 0
 
 

@@ -228,7 +228,6 @@ def test_paper_config_is_eq5_alone_and_hourglass_encoders_get_no_keypoint_noise(
     assert res.keypoint_jitter > 0.3  # still measured and reported
 
 
-
 def test_pose_head_learns_at_its_own_rate(tiny):
     rec = _recording()
     w0 = {k: v.clone() for k, v in tiny.i2znet.state_dict().items()}

@@ -23,9 +23,9 @@ from app.defaults import CALIB_STEPS
 from models import bundle as B
 from models.adapt import AdaptConfig, Recording, adapt
 from models.config import profile
-from models.topology import TopologyError, canonical_landmarks_2d, load_topology, make_test_mesh
+from models.topology import canonical_landmarks_2d
 
-from .common import machine, run_dir, write_report
+from .common import machine, profile_topology, run_dir, write_report
 
 
 def synthetic_recording(n: int, S: int, seed: int = 0) -> Recording:
@@ -43,17 +43,10 @@ def synthetic_recording(n: int, S: int, seed: int = 0) -> Recording:
     return Recording(torch.stack(crops), torch.stack(K), torch.ones(n, dtype=torch.bool))
 
 
-def _topology(cfg):
-    try:
-        return load_topology(cfg.topology)
-    except TopologyError:
-        return make_test_mesh()
-
-
 def measure(name: str, device: str, steps: int, frames: int) -> dict:
     cfg = profile(name)
     torch.manual_seed(0)
-    b = B.build(cfg, _topology(cfg), load_pretrained=False).to(device)
+    b = B.build(cfg, profile_topology(cfg, "adapt_speed")[0], load_pretrained=False).to(device)
     rec = synthetic_recording(frames, cfg.crop_size)
     cuda = device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from models.topology import Topology, TopologyError, load_topology, make_test_mesh
+
 
 def machine() -> dict:
     """Describe the machine a benchmark ran on."""
@@ -78,6 +80,15 @@ def write_report(out: Path, title: str, data: dict, headers: list[str], rows: li
     (out / "results.md").write_text(f"# {title}\n\nMachine: {data['machine']}\n\n{md}\n")
     print(md)
     print(f"written to {out}")
+
+
+def profile_topology(cfg, bench: str) -> tuple[Topology, str]:
+    """The profile's mesh, or the generated test mesh when its asset is missing -> (topology, note)."""
+    try:
+        return load_topology(cfg.topology), ""
+    except TopologyError as e:
+        print(f"[{bench}] {e}; using the generated test mesh for {cfg.name}")
+        return make_test_mesh(), "test mesh stand-in"
 
 
 def timeit(fn, repeat: int = 20, warmup: int = 3) -> dict:

@@ -13,17 +13,8 @@ import torch
 from models import bundle as B
 from models.camera import view_direction
 from models.config import profile
-from models.topology import TopologyError, load_topology, make_test_mesh
 
-from .common import machine, run_dir, timeit, write_report
-
-
-def _topology(cfg):
-    try:
-        return load_topology(cfg.topology), ""
-    except TopologyError as e:
-        print(f"[model_speed] {e}; using the generated test mesh for {cfg.name}")
-        return make_test_mesh(), "test mesh stand-in"
+from .common import machine, profile_topology, run_dir, timeit, write_report
 
 
 def _size_mb(path: Path) -> float:
@@ -32,7 +23,7 @@ def _size_mb(path: Path) -> float:
 
 def measure(name: str, device: str, repeat: int) -> dict:
     cfg = profile(name)
-    topo, note = _topology(cfg)
+    topo, note = profile_topology(cfg, "model_speed")
     b = B.build(cfg, topo, load_pretrained=False).to(device)
     for m in (b.i2znet, b.dam, b.color):
         m.eval()

@@ -19,7 +19,7 @@ TMP=$(mktemp -d)
 R=$TMP/results  # logs and JSON, packed into OUT/results.tar.gz at the end
 mkdir -p "$R"
 
-step() {  # step NAME SECONDS CMD...: run with a limit, log to OUT/NAME.log, record the exit code
+step() {  # step NAME SECONDS CMD...: run with a limit, log to results/NAME.log, record the exit code
     local name=$1 limit=$2
     shift 2
     local t0=$SECONDS

@@ -1,11 +1,13 @@
-"""Output smoothing of the tracker (beyond the paper): a 1-euro filter on z and the head pose.
+"""Output smoothing of the tracker (beyond the paper): a 1-euro filter on z and a
+speed-adaptive constant-velocity Kalman filter (:mod:`models.kalman`) on the head pose.
 
 The encoder E_I answers each frame on its own, so camera noise, crop jitter and detector
 jitter reach z and H as small frame-to-frame wobble. A real-time tracker smooths its output
-with an adaptive low-pass filter whose cut-off rises with speed (Casiez et al., "1 euro
-filter", CHI 2012): still faces are held steady, fast motion passes with little lag.
+adaptively: still faces are held steady, fast motion passes with little lag. z gets a low-pass
+whose cut-off rises with speed (Casiez et al., "1 euro filter", CHI 2012); the pose gets a
+filter that also estimates its velocity, so a turning head is followed without lag.
 
-The filter runs on the encoder's answer before decoding, so G, T, the projected landmarks
+The filters run on the encoder's answer before decoding, so G, T, the projected landmarks
 and the avatar all come from the same smoothed (z, H). Pose is filtered in frame pixels
 (``H_frame``), so a moving crop box does not read as head motion. Speeds are measured in
 natural units: z in latent units, angles in radians, translation in face sizes (box sides)
@@ -18,6 +20,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from .kalman import PoseKalman, PoseKalmanConfig
 
 
 @dataclass(frozen=True)
@@ -70,30 +74,36 @@ class OneEuro:
 
 @dataclass(frozen=True)
 class SmoothingConfig:
-    """Output smoothing of the tracker. ``strength`` in [0, 1] scales the rest cut-offs
-    (0 = off: the raw per-frame answer; 1 = the steadiest). ``max_gap`` (s): a longer gap
+    """Output smoothing of the tracker. ``strength`` in [0, 1] scales how hard a still face is
+    held (0 = off: the raw per-frame answer; 1 = the steadiest). ``max_gap`` (s): a longer gap
     between two frames (face lost, paused source) or a step back in time (a looped video)
     restarts the filter."""
 
     strength: float = 0.5
-    # chosen on the synthetic Table-1 clips against ground truth (docs/results.md): the pose
-    # filter brings the projected landmarks' 2D stability to the ground truth's own level for
-    # +0.2 px of lag in the salient-point error; z at 4 Hz does not change the geometry error
+    # chosen on synthetic clips against ground truth (docs/results.md): the pose filter brings
+    # the projected landmarks' 2D stability to the ground truth's own level on moving, talking
+    # and still heads; z at 4 Hz does not change the geometry error
     z: OneEuroConfig = OneEuroConfig(min_cutoff=4.0, beta=0.5)
-    pose: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=15.0)
+    pose: PoseKalmanConfig = PoseKalmanConfig()
     max_gap: float = 0.5
 
     def scaled(self, c: OneEuroConfig) -> OneEuroConfig:
-        """Rest cut-off for this strength: strength 0.5 -> ``min_cutoff``; every 0.25 halves or
-        doubles it (log scale), so the slider feels even."""
+        """z's rest cut-off for this strength: strength 0.5 -> ``min_cutoff``; every 0.25 halves
+        or doubles it (log scale), so the slider feels even."""
         return OneEuroConfig(c.min_cutoff * 2.0 ** (4.0 * (0.5 - self.strength)), c.beta, c.d_cutoff)
+
+    def scaled_pose(self) -> PoseKalmanConfig:
+        """The pose filter for this strength: its bandwidth goes as q^(1/4), so ``q_rest`` is
+        scaled by 16 per 0.25 of strength to halve or double it like the z cut-off."""
+        return self.pose.scaled(16.0 ** (4.0 * (0.5 - self.strength)))
 
 
 class OutputFilter:
-    """1-euro filters on z and on the frame-pixel pose ``H_frame = (f, rx, ry, rz, tx, ty)``.
+    """A 1-euro filter on z and a Kalman filter on the frame-pixel pose
+    ``H_frame = (f, rx, ry, rz, tx, ty)``.
 
     ``__call__(z (Z,), H_frame (6,), t, side) -> (z, H_frame)``; ``side`` is the face box side
-    in frame pixels (the unit of translation speed). Strength 0 passes values through."""
+    in frame pixels (the unit of translation). Strength 0 passes values through."""
 
     def __init__(self, cfg: SmoothingConfig | None = None) -> None:
         self.cfg = cfg or SmoothingConfig()
@@ -101,7 +111,7 @@ class OutputFilter:
 
     def _build(self) -> None:
         self.fz = OneEuro(self.cfg.scaled(self.cfg.z))
-        self.fh = OneEuro(self.cfg.scaled(self.cfg.pose))
+        self.fh = PoseKalman(self.cfg.scaled_pose())
         self.t: float | None = None
 
     @property
@@ -128,7 +138,7 @@ class OutputFilter:
         if self.t is not None and not 0 <= t - self.t <= self.cfg.max_gap:  # a gap, or a looped video
             self.reset()
         self.t = t
-        # pose state: (log f, rx, ry, rz, tx, ty); speed units: relative, rad, rad, rad, sides, sides
+        # pose state: (log f, rx, ry, rz, tx, ty); natural units: relative, rad, rad, rad, sides, sides
         p = np.concatenate([[math.log(H[0])], H[1:6]])
         unit = np.array([1.0, 1.0, 1.0, 1.0, side, side])
         p = self.fh(p, t, unit)

@@ -84,7 +84,7 @@ class SmoothingConfig:
     # the projected landmarks' 2D stability to the ground truth's own level on moving, talking
     # and still heads; z at 4 Hz does not change the geometry error
     z: OneEuroConfig = OneEuroConfig(min_cutoff=4.0, beta=0.5)
-    pose: PoseKalmanConfig = PoseKalmanConfig()
+    pose: PoseKalmanConfig | OneEuroConfig = PoseKalmanConfig()  # a OneEuroConfig: the 1-euro on pose
     max_gap: float = 0.5
 
     def scaled(self, c: OneEuroConfig) -> OneEuroConfig:
@@ -92,9 +92,11 @@ class SmoothingConfig:
         or doubles it (log scale), so the slider feels even."""
         return OneEuroConfig(c.min_cutoff * 2.0 ** (4.0 * (0.5 - self.strength)), c.beta, c.d_cutoff)
 
-    def scaled_pose(self) -> PoseKalmanConfig:
-        """The pose filter for this strength: its bandwidth goes as q^(1/4), so ``q_rest`` is
-        scaled by 16 per 0.25 of strength to halve or double it like the z cut-off."""
+    def scaled_pose(self) -> PoseKalmanConfig | OneEuroConfig:
+        """The pose filter for this strength. The Kalman filter's bandwidth goes as q^(1/4), so
+        ``q_rest`` is scaled by 16 per 0.25 of strength to halve or double it like a cut-off."""
+        if isinstance(self.pose, OneEuroConfig):
+            return self.scaled(self.pose)
         return self.pose.scaled(16.0 ** (4.0 * (0.5 - self.strength)))
 
 
@@ -111,7 +113,8 @@ class OutputFilter:
 
     def _build(self) -> None:
         self.fz = OneEuro(self.cfg.scaled(self.cfg.z))
-        self.fh = PoseKalman(self.cfg.scaled_pose())
+        pose = self.cfg.scaled_pose()
+        self.fh = PoseKalman(pose) if isinstance(pose, PoseKalmanConfig) else OneEuro(pose)
         self.t: float | None = None
 
     @property

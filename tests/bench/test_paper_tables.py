@@ -7,20 +7,6 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.gl]
 
 
-@pytest.fixture(scope="module")
-def tiny_head_bundle(tmp_path_factory):
-    from models.config import profile
-    from models.train import TrainConfig, train
-    from studio.capture import capture_lab
-
-    d = tmp_path_factory.mktemp("pt")
-    lab = capture_lab(0, 3, 6, d / "lab", size=96, tex_size=64)
-    cfg = profile("tiny").replace(topology="head_v1")
-    train("tiny", [lab], d / "work", d / "bundle", TrainConfig(dam_steps=15, i2z_steps=15, batch=4, i2z_batch=2),
-          model_cfg=cfg, provenance={"person": 0})
-    return d / "bundle", d
-
-
 def test_quick_tables_have_every_key(tiny_head_bundle):
     from bench import paper_tables
 

@@ -99,3 +99,14 @@ def test_a_pose_without_a_valid_focal_scale_passes_through():
     assert np.array_equal(z, np.ones(2)) and np.array_equal(H, H_bad)
     z, _ = f(np.full(2, 4.0), np.array([3.0, 0, 0, 0, 10.0, 10.0]), 2 / 30, 100.0)
     assert np.allclose(z, 4.0)  # started again after the invalid frame
+
+
+def test_a_non_finite_answer_passes_through_and_does_not_poison_the_filter():
+    f = OutputFilter()
+    H = np.array([3.0, 0.1, 0.0, 0.0, 10.0, 10.0])
+    f(np.zeros(2), H, 0.0, 100.0)
+    f(np.zeros(2), H, 1 / 30, 100.0)
+    z, H_nan = f(np.array([np.nan, 0.0]), H, 2 / 30, 100.0)
+    assert np.isnan(z[0])
+    z, H2 = f(np.ones(2), H + 1.0, 3 / 30, 100.0)
+    assert np.allclose(z, 1.0) and np.allclose(H2, H + 1.0)  # restarted from the next good frame

@@ -50,6 +50,13 @@ def run_dir(out: str | Path | None, name: str) -> Path:
     return path
 
 
+def run_and_cache_dirs(out: str | Path | None, name: str, cache: str | Path) -> tuple[Path, Path]:
+    """The run folder (:func:`run_dir`) and the capture cache folder, both created."""
+    cache = Path(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    return run_dir(out, name), cache
+
+
 def write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, default=_default))

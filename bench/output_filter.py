@@ -36,7 +36,7 @@ from models.data import load_capture, read_video, video_fps
 from models.filters import OneEuroConfig, SmoothingConfig
 from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
 
-from .common import git_commit, machine, md_table, run_dir, write_json
+from .common import git_commit, machine, md_table, run_and_cache_dirs, write_json
 from .paper_tables import _person
 from .real_videos import projected_landmarks
 from .table1 import ensure_wild, score
@@ -139,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.time()
-    out = run_dir(a.out, "output_filter")
-    cache = Path(a.cache)
-    cache.mkdir(parents=True, exist_ok=True)
+    out, cache = run_and_cache_dirs(a.out, "output_filter", a.cache)
     q = a.quick
     frames = a.frames or (40 if q else 240)
     adapt_cfg = AdaptConfig(steps=a.adapt_steps or (15 if q else AdaptConfig().steps))

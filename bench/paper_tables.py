@@ -22,7 +22,7 @@ from models.data import load_capture
 from models.train import load_dam_checkpoint, require_encoder
 
 from . import report
-from .common import git_commit, machine, run_dir, write_json
+from .common import git_commit, machine, run_and_cache_dirs, write_json
 from .table1 import table1
 from .table23 import VARIANTS, ensure_lab, fig10, table2, table3, train_variant
 
@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.time()
-    out = run_dir(a.out, "paper_tables")
-    cache = Path(a.cache)
-    cache.mkdir(parents=True, exist_ok=True)
+    out, cache = run_and_cache_dirs(a.out, "paper_tables", a.cache)
     q = a.quick
     frames = a.frames or (40 if q else 240)
     bundles = {}

@@ -5,8 +5,8 @@ Each pose component is a position ``p`` with a velocity ``v``, moved by white-no
 of spectral density ``q`` (units^2 / s^3) and observed with noise ``sigma`` (the per-frame
 scatter of E_I's answer). Unlike a first-order low-pass (the 1-euro filter) it follows steady
 motion without lag, because it estimates the velocity; and it holds a still head steadier,
-because ``q`` is small at rest and only grows once the estimated speed exceeds a few noise
-levels per second:
+because ``q`` is small at rest and only grows once the estimated speed passes ``v0`` (0.2 noise
+levels per frame by default, i.e. 6 sigma per second):
 
     q(v) = q_rest * sigma^2 * (1 + (v / v0)^2),   v0 = speed * sigma * fps_ref
 
@@ -14,7 +14,9 @@ Units are natural (angles in radians, translation in face sizes, focal scale rel
 ``sigma`` is one table for every camera and resolution. Predict / update are the textbook
 equations for the 2-state model, per component (the components are independent):
 
-    F = [[1, dt], [0, 1]],  Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]],  z = p + n,  n ~ N(0, sigma^2)
+    F = [[1, dt], [0, 1]],  Q = q [[dt^3/3, dt^2/2], [dt^2/2, dt]],  y = p + n,  n ~ N(0, sigma^2)
+
+with ``y`` the measured component (E_I's answer for this frame).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ FPS_REF = 30.0  # v0 is counted in noise levels per frame at this rate
 @dataclass(frozen=True)
 class PoseKalmanConfig:
     """``sigma``: per-frame noise of each component (log f, rx, ry, rz in rad, tx, ty in face
-    sides), measured on E_I's raw answers; ``q_rest``: process noise at rest in sigma^2 / s^3
+    sides), rounded from the lite avatar's raw answers on the synthetic rooms (robust scatter of
+    the second differences); ``q_rest``: process noise at rest in sigma^2 / s^3
     (lower = steadier); ``speed``: v0 in noise levels per frame (lower = the filter lets go of
     a moving head sooner). Defaults chosen on synthetic clips against ground truth
     (docs/results.md, "The tracker's output filter")."""

@@ -15,7 +15,8 @@ tracker does (:func:`bench.track_eval.smoothed`), and scored against ground trut
 
 A filter that brings ``stab2d`` below the truth's own removes real motion; the price of
 smoothing is the rise in ``landmark_px`` and ``reprojection`` (lag). With ``--videos`` the real
-videos are run the same way (dlib landmarks, no ground truth): ``stab2d`` next to the detector's.
+videos are run the same way with the first bundle (dlib landmarks, no ground truth): ``stab2d``
+next to the detector's.
 Variants: ``none``; ``euro_pose``, the 1-euro pose filter the tracker used before (3 Hz, beta
 15); ``default``, the shipped filter; ``strength_0.25`` / ``strength_0.75``, the app's slider.
 """
@@ -63,6 +64,11 @@ def ensure_desk(cache: Path, person: int, room: str, kind: str, frames: int) -> 
     return path
 
 
+def _stab2d(points: np.ndarray) -> float:
+    """Eq. 10 on 2D tracks (N, 68, 2) with +0.1 px; NaN with fewer than 3 frames to score."""
+    return temporal_stability(points.astype(np.float64), offset=0.1) if len(points) >= 3 else float("nan")
+
+
 def _variants(bundle, pred: dict, boxes: np.ndarray, found: np.ndarray, fps: float, weights) -> dict:
     return {name: pred if cfg is None else smoothed(bundle, pred, boxes, found, fps, cfg, weights)
             for name, cfg in VARIANTS.items()}
@@ -81,11 +87,11 @@ def run_clip(bundle, capture: Path, adapt_cfg: AdaptConfig) -> dict:
     pred = predict(bundle, track.rec.subset(slice(n // 2, n)), res.weights)
     boxes, found = track.boxes[e_idx], track.found[e_idx]
     gt_lm = cap.gt["landmarks"][e_idx, 0].astype(np.float64)
-    out: dict = {"gt_stab2d": temporal_stability(gt_lm[found], offset=0.1), "verdict": res.verdict, "variants": {}}
+    out: dict = {"gt_stab2d": _stab2d(gt_lm[found]), "verdict": res.verdict, "variants": {}}
     for name, p in _variants(bundle, pred, boxes, found, float(cap.manifest.get("fps", 30)), res.weights).items():
         lm = projected_landmarks(bundle, p, boxes)
         out["variants"][name] = {**score(bundle, p["G"], p["H"], track, e_idx, cap.gt),
-                                 "stab2d": temporal_stability(lm[found], offset=0.1),
+                                 "stab2d": _stab2d(lm[found]),
                                  "landmark_px": float(np.linalg.norm(lm - gt_lm, axis=-1)[found].mean())}
     return out
 
@@ -99,13 +105,13 @@ def run_video(bundle, path: Path, adapt_cfg: AdaptConfig) -> dict:
                 replace(adapt_cfg, keep_rejected=True))
     pred = predict(bundle, track.rec.subset(slice(n // 2, n)), res.weights)
     boxes, found, det = track.boxes[n // 2:], track.found[n // 2:], track.points[n // 2:]
-    out: dict = {"detector_stab2d": temporal_stability(det[found], offset=0.1), "verdict": res.verdict,
+    out: dict = {"detector_stab2d": _stab2d(det[found]), "verdict": res.verdict,
                  "variants": {}}
     for name, p in _variants(bundle, pred, boxes, found, video_fps(path), res.weights).items():
         lm = projected_landmarks(bundle, p, boxes)[found]
         err = float(np.linalg.norm(lm - det[found], axis=-1).mean())
-        out["variants"][name] = {"stab2d": temporal_stability(lm, offset=0.1),
-                                 "temporal": temporal_stability(p["G"][found], offset=G_TEMPORAL_OFFSET),
+        temporal = temporal_stability(p["G"][found], offset=G_TEMPORAL_OFFSET) if len(lm) >= 3 else float("nan")
+        out["variants"][name] = {"stab2d": _stab2d(lm), "temporal": temporal,
                                  "landmark_error_vs_detector_px": err}
     return out
 
@@ -113,7 +119,7 @@ def run_video(bundle, path: Path, adapt_cfg: AdaptConfig) -> dict:
 def average(clips: dict) -> dict:
     """Mean of every metric per variant over ``clips`` (+ the mean gt / detector stability)."""
     first = next(iter(clips.values()))
-    avg: dict = {k: float(np.mean([c[k] for c in clips.values()])) for k in first if k.endswith("stab2d")}
+    avg: dict = {k: float(np.nanmean([c[k] for c in clips.values()])) for k in first if k.endswith("stab2d")}
     for v in VARIANTS:
         keys = [k for k, x in first["variants"][v].items() if isinstance(x, float)]
         avg[v] = {k: float(np.nanmean([c["variants"][v][k] for c in clips.values()])) for k in keys}
@@ -135,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="one room and one desk clip per person, short clips")
     p.add_argument("--frames", type=int, default=None, help="frames per clip (quick 40, full 240)")
     p.add_argument("--adapt-steps", type=int, default=None, help=f"(quick 15, full {AdaptConfig().steps})")
-    p.add_argument("--videos", default=None, help="also run the real videos (*.mp4) in this folder")
+    p.add_argument("--videos", default=None,
+                   help="also run the real videos (*.mp4) in this folder, with the first --bundle")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     t0 = time.time()
@@ -150,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     for spec in a.bundle:
         bundle = B.load(spec.split("@")[0])
         person = _person(bundle, spec)
+        if any(k.startswith(f"p{person}_") for k in results["mixed"]):
+            raise SystemExit(f"two bundles for studio person {person}: give each bundle its own (PATH@PERSON)")
         for room in rooms:
             print(f"[output_filter] person {person} {room} mixed", flush=True)
             clip = ensure_wild(cache, person, room, frames)

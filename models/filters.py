@@ -135,9 +135,9 @@ class OutputFilter:
         if not self.enabled:
             return np.asarray(z, np.float64), np.asarray(H_frame, np.float64)
         H = np.asarray(H_frame, np.float64)
-        if not (H[0] > 0 and np.isfinite(H).all() and np.isfinite(z).all()):
-            # no valid focal scale (an untrained avatar) or a non-finite answer: pass it through
-            # and start again, so one bad frame cannot poison the filter's state
+        if not (H[0] > 0 and side > 0 and np.isfinite(H).all() and np.isfinite(z).all() and np.isfinite(side)):
+            # no valid focal scale (an untrained avatar), no face size or a non-finite answer: pass
+            # it through and start again, so one bad frame cannot poison the filter's state
             self.reset()
             return np.asarray(z, np.float64), H
         if self.t is not None and not 0 <= t - self.t <= self.cfg.max_gap:  # a gap, or a looped video

@@ -21,6 +21,7 @@ with ``y`` the measured component (E_I's answer for this frame).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +42,15 @@ class PoseKalmanConfig:
     q_rest: float = 200.0
     speed: float = 0.2
 
+    def __post_init__(self) -> None:
+        sigma = np.asarray(self.sigma, np.float64)
+        if sigma.ndim != 1 or not (np.isfinite(sigma).all() and (sigma > 0).all()):
+            raise ValueError(f"PoseKalmanConfig.sigma must be positive noise levels, got {self.sigma}")
+        if not (math.isfinite(self.q_rest) and self.q_rest > 0 and math.isfinite(self.speed) and self.speed > 0):
+            raise ValueError(f"PoseKalmanConfig needs q_rest > 0 and speed > 0, got {self.q_rest}, {self.speed}")
+
     def scaled(self, factor: float) -> PoseKalmanConfig:
-        """The same filter with ``q_rest`` multiplied by ``factor``."""
+        """The same filter with ``q_rest`` multiplied by ``factor`` (> 0)."""
         return PoseKalmanConfig(self.sigma, self.q_rest * factor, self.speed)
 
 
@@ -73,8 +81,8 @@ class PoseKalman:
             self.P = (s2.copy(), np.zeros_like(y), s2 * FPS_REF ** 2)
             return y * unit
         dt = t - self.t
-        if not dt > 0:  # repeated or out-of-order timestamp: assume one frame
-            dt = 1.0 / FPS_REF
+        if not dt > 0:  # a repeated (or out-of-order) timestamp: update only, the clock stays
+            dt, t = 0.0, self.t
         r = self.unit / unit  # re-express the state in the new units
         p, v = self.p * r, self.v * r
         Ppp, Ppv, Pvv = self.P[0] * r * r, self.P[1] * r * r, self.P[2] * r * r

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.gl]
 
 
 def test_quick_run_scores_every_variant(tiny_head_bundle):

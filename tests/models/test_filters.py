@@ -110,3 +110,18 @@ def test_a_non_finite_answer_passes_through_and_does_not_poison_the_filter():
     assert np.isnan(z[0])
     z, H2 = f(np.ones(2), H + 1.0, 3 / 30, 100.0)
     assert np.allclose(z, 1.0) and np.allclose(H2, H + 1.0)  # restarted from the next good frame
+
+
+@pytest.mark.parametrize("bad", ["H", "side"])
+def test_a_non_finite_pose_or_face_size_passes_through_and_restarts(bad):
+    f = OutputFilter()
+    H = np.array([3.0, 0.1, 0.0, 0.0, 10.0, 10.0])
+    f(np.zeros(2), H, 0.0, 100.0)
+    f(np.zeros(2), H, 1 / 30, 100.0)
+    H_bad = H.copy()
+    if bad == "H":
+        H_bad[2] = np.nan
+    _, H_out = f(np.zeros(2), H_bad, 2 / 30, 0.0 if bad == "side" else 100.0)
+    assert np.array_equal(H_out, H_bad, equal_nan=True)
+    _, H2 = f(np.zeros(2), H + 1.0, 3 / 30, 100.0)
+    assert np.allclose(H2, H + 1.0)  # restarted from the next good frame, state not poisoned

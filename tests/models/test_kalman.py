@@ -76,3 +76,55 @@ def test_strength_scales_the_rest_process_noise_and_reset_restarts():
     f(np.zeros(1), 1 / 30)
     f.reset()
     assert np.allclose(f(np.full(1, 5.0), 2 / 30), 5.0)
+
+
+def _reference(xs, ts, units, cfg: PoseKalmanConfig) -> np.ndarray:
+    """The same model written independently: full 2x2 matrices, state in the measurement's own
+    units (px), with the noise, the process noise and v0 scaled by each frame's unit."""
+    sigma = np.asarray(cfg.sigma)
+    out = np.empty_like(xs)
+    for k in range(xs.shape[1]):
+        s0 = sigma[k]
+        x = np.array([xs[0, k], 0.0])
+        P = np.diag([(s0 * units[0, k]) ** 2, (s0 * 30.0 * units[0, k]) ** 2])
+        out[0, k] = xs[0, k]
+        t_prev = ts[0]
+        for i in range(1, len(xs)):
+            u = units[i, k]
+            dt = max(ts[i] - t_prev, 0.0)
+            t_prev = max(ts[i], t_prev)
+            v0 = cfg.speed * s0 * 30.0 * u
+            q = cfg.q_rest * (s0 * u) ** 2 * (1.0 + (x[1] / v0) ** 2)
+            F = np.array([[1.0, dt], [0.0, 1.0]])
+            Q = q * np.array([[dt ** 3 / 3, dt ** 2 / 2], [dt ** 2 / 2, dt]])
+            x, P = F @ x, F @ P @ F.T + Q
+            Hm = np.array([[1.0, 0.0]])
+            S = Hm @ P @ Hm.T + (s0 * u) ** 2
+            K = P @ Hm.T / S
+            x = x + (K * (xs[i, k] - x[0])).ravel()
+            P = (np.eye(2) - K @ Hm) @ P
+            out[i, k] = x[0]
+    return out
+
+
+def test_matches_a_full_matrix_kalman_with_uneven_time_and_a_changing_face_size():
+    """Uneven frame times (a repeated stamp among them), a face box that grows and shrinks and a
+    moving, noisy signal: every predict / update / re-scaling step is exercised."""
+    rng = np.random.default_rng(3)
+    n = 120
+    dts = rng.uniform(1 / 60, 1 / 15, n)
+    dts[40] = 0.0  # a repeated time stamp: update only
+    ts = np.cumsum(dts)
+    side = 150 + 60 * np.sin(np.linspace(0, 6, n))
+    units = np.stack([np.ones(n), side], 1)  # an angle and a translation in face sizes
+    xs = np.stack([0.3 * np.sin(2 * ts), side * (0.1 * ts)], 1) + units * rng.normal(0, 0.01, (n, 2))
+    cfg = PoseKalmanConfig(sigma=(0.01, 0.006), q_rest=200.0, speed=0.2)
+    f = PoseKalman(cfg)
+    ours = np.stack([f(xs[i], ts[i], units[i]) for i in range(n)])
+    assert np.allclose(ours, _reference(xs, ts, units, cfg), rtol=1e-9, atol=1e-9)
+
+
+def test_config_rejects_noise_or_speed_that_would_divide_by_zero():
+    for bad in (dict(sigma=(0.0, 0.01)), dict(speed=0.0), dict(q_rest=-1.0), dict(sigma=(float("nan"),))):
+        with pytest.raises(ValueError):
+            PoseKalmanConfig(**bad)

@@ -35,7 +35,7 @@ from models import bundle as B
 from models.adapt import image_fit_losses
 from models.data import load_capture, read_video
 from models.i2znet import I2ZNet
-from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, LANDMARK_2D_OFFSET, temporal_stability
 from models.train import LabData, TrainConfig, load_dam_checkpoint, require_encoder, train_i2z
 
 from .common import git_commit, machine, md_table, run_dir, write_json
@@ -85,7 +85,7 @@ def score_video(variants: dict[str, B.AvatarBundle], path: Path) -> dict:
         lm = projected_landmarks(b, pred, track.boxes)[found]
         out[name] = {**fit_losses(b, track.rec),
                      "temporal": temporal_stability(pred["G"][found], offset=G_TEMPORAL_OFFSET),
-                     "landmark_stability_2d": temporal_stability(lm, offset=0.1),
+                     "landmark_stability_2d": temporal_stability(lm, offset=LANDMARK_2D_OFFSET),
                      "landmark_error_vs_dlib_px": float(np.linalg.norm(lm - track.points[found], axis=-1).mean()),
                      "encoder_ms": encoder_ms(b, track.rec)}
     return out

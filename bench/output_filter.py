@@ -35,7 +35,7 @@ from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.data import load_capture, read_video, video_fps
 from models.filters import OneEuroConfig, SmoothingConfig
-from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, LANDMARK_2D_OFFSET, temporal_stability
 
 from .common import git_commit, machine, md_table, run_and_cache_dirs, write_json
 from .paper_tables import _person
@@ -66,12 +66,23 @@ def ensure_desk(cache: Path, person: int, room: str, kind: str, frames: int) -> 
 
 def _stab2d(points: np.ndarray) -> float:
     """Eq. 10 on 2D tracks (N, 68, 2) with +0.1 px; NaN with fewer than 3 frames to score."""
-    return temporal_stability(points.astype(np.float64), offset=0.1) if len(points) >= 3 else float("nan")
+    if len(points) < 3:
+        return float("nan")
+    return temporal_stability(points.astype(np.float64), offset=LANDMARK_2D_OFFSET)
 
 
 def _variants(bundle, pred: dict, boxes: np.ndarray, found: np.ndarray, fps: float, weights) -> dict:
     return {name: pred if cfg is None else smoothed(bundle, pred, boxes, found, fps, cfg, weights)
             for name, cfg in VARIANTS.items()}
+
+
+def _calibrate_and_predict(bundle, track, adapt_cfg: AdaptConfig):
+    """Adapt on the first half of ``track`` (kept even if rejected, to score it) and answer the
+    second half with the adapted networks -> (adaptation result, ``predict``'s dict)."""
+    n = len(track.found)
+    res = adapt(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, track.rec.subset(slice(0, n // 2)),
+                replace(adapt_cfg, keep_rejected=True))
+    return res, predict(bundle, track.rec.subset(slice(n // 2, n)), res.weights)
 
 
 def run_clip(bundle, capture: Path, adapt_cfg: AdaptConfig) -> dict:
@@ -82,9 +93,7 @@ def run_clip(bundle, capture: Path, adapt_cfg: AdaptConfig) -> dict:
     track = detect_and_crop(frames, bundle.cfg.crop_size,
                             SimulatedDetector(cap.gt["landmarks"][:, 0], seed=cap.manifest["seed"]))
     e_idx = np.arange(n // 2, n)
-    res = adapt(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, track.rec.subset(slice(0, n // 2)),
-                replace(adapt_cfg, keep_rejected=True))
-    pred = predict(bundle, track.rec.subset(slice(n // 2, n)), res.weights)
+    res, pred = _calibrate_and_predict(bundle, track, adapt_cfg)
     boxes, found = track.boxes[e_idx], track.found[e_idx]
     gt_lm = cap.gt["landmarks"][e_idx, 0].astype(np.float64)
     out: dict = {"gt_stab2d": _stab2d(gt_lm[found]), "verdict": res.verdict, "variants": {}}
@@ -101,9 +110,7 @@ def run_video(bundle, path: Path, adapt_cfg: AdaptConfig) -> dict:
     frames = read_video(path)
     n = len(frames)
     track = detect_and_crop(frames, bundle.cfg.crop_size, "dlib")
-    res = adapt(bundle.i2znet, bundle.color, bundle.dam, bundle.topology, track.rec.subset(slice(0, n // 2)),
-                replace(adapt_cfg, keep_rejected=True))
-    pred = predict(bundle, track.rec.subset(slice(n // 2, n)), res.weights)
+    res, pred = _calibrate_and_predict(bundle, track, adapt_cfg)
     boxes, found, det = track.boxes[n // 2:], track.found[n // 2:], track.points[n // 2:]
     out: dict = {"detector_stab2d": _stab2d(det[found]), "verdict": res.verdict,
                  "variants": {}}

@@ -27,7 +27,7 @@ from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.camera import crop_to_frame, project
 from models.data import read_video, video_fps
-from models.metrics import G_TEMPORAL_OFFSET, temporal_stability
+from models.metrics import G_TEMPORAL_OFFSET, LANDMARK_2D_OFFSET, temporal_stability
 from models.tracker import Tracker
 
 from .common import git_commit, machine, md_table, run_dir, write_json
@@ -100,8 +100,8 @@ def run_video(bundle, path: Path, out: Path, adapt_cfg: AdaptConfig) -> dict:
         lm = projected_landmarks(bundle, pred, boxes_e)[found_e]
         res[name] = {"temporal": temporal_stability(pred["G"][found_e], offset=G_TEMPORAL_OFFSET),
                      "landmark_error_px": float(np.linalg.norm(lm - det_e[found_e], axis=-1).mean()),
-                     "landmark_stability_2d": temporal_stability(lm, offset=0.1)}
-    res["detector_landmark_stability_2d"] = temporal_stability(det_e[found_e], offset=0.1)
+                     "landmark_stability_2d": temporal_stability(lm, offset=LANDMARK_2D_OFFSET)}
+    res["detector_landmark_stability_2d"] = temporal_stability(det_e[found_e], offset=LANDMARK_2D_OFFSET)
     res["detected_fraction"] = float(track.found.mean())
     sheet = out / f"{path.stem}_sheet.png"
     idx = np.linspace(half, n - 1, 4).astype(int) - half

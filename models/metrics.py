@@ -11,6 +11,9 @@ ArrayLike = np.ndarray | torch.Tensor
 # forehead); like the 2D variant (+0.1 px), add a small offset to numerator and denominator:
 # 1e-3 model units (the face is ~2 units wide, so about 0.07 mm on a real face).
 G_TEMPORAL_OFFSET = 1e-3
+# Eq. 10 on 2D landmark tracks in frame pixels (issue 5's measure): +0.1 px, so that an
+# integer-pixel detector's still points stay finite
+LANDMARK_2D_OFFSET = 0.1
 
 
 def _as_tensor(x: ArrayLike) -> torch.Tensor:

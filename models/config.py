@@ -54,6 +54,7 @@ class ModelConfig:
     compress_stride: int = 1  # stride of the compressor's second conv (paper profile: 2, memory)
     p_dim: int = 64  # per-level feature vector p_l (paper: 512)
     head_hidden: int = 128  # hidden width of the final FCs
+    expr_dim: int = 0  # named expression weights e (K,) in [0, 1] from their own head; 0 = no head
     # --- colour correction --------------------------------------------
     color_bias: bool = True
     extra: dict = field(default_factory=dict, compare=False, hash=False)

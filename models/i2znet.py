@@ -95,6 +95,11 @@ class I2ZNet(nn.Module):
                                     nn.Linear(cfg.head_hidden, 6))
         nn.init.zeros_(self.head_h[-1].weight)
         nn.init.zeros_(self.head_h[-1].bias)
+        # named expression weights e (crowd-trained, studio ground truth); reads the z features
+        self.head_e: nn.Module | None = None
+        if cfg.expr_dim > 0:
+            self.head_e = nn.Sequential(nn.Linear(n, cfg.head_hidden), nn.LeakyReLU(0.2, True),
+                                        nn.Linear(cfg.head_hidden, cfg.expr_dim))
         mean, scale = default_pose(S)
         self.register_buffer("H_mean", torch.tensor(mean))
         self.register_buffer("H_scale", torch.tensor(scale))
@@ -153,12 +158,14 @@ class I2ZNet(nn.Module):
         return p is not None and not p.requires_grad
 
     def forward(self, image: Tensor, keypoints: Tensor | None = None, return_heatmaps: bool = False,
-                keypoints_z: Tensor | None = None):
+                keypoints_z: Tensor | None = None, return_expr: bool = False):
         """(B, 3, S, S) in [0, 1], keypoints (B, 68, 2) crop px (detector source) -> z (B, z_dim),
         H (B, 6) [, heatmaps (B, 68, S/4, S/4) when ``return_heatmaps``: the keypoint stream's
         output, supervised during training when the hourglass is learned from studio data].
         ``keypoints_z`` (B, 68, 2), detector source only: z is computed from these points' heatmaps
-        and H from ``keypoints``' (the adaptation's jitter augmentation, :mod:`models.adapt`)."""
+        and H from ``keypoints``' (the adaptation's jitter augmentation, :mod:`models.adapt`).
+        ``return_expr``: also the named expression weights e (B, expr_dim) in [0, 1] (None without
+        an expression head), appended after H (before the heatmaps)."""
         # numpy HWC -> permute gives channels-last strides; oneDNN's channels-last conv backward
         # crashes (segfault) for some small shapes in this torch build, so normalise the layout
         image = image.contiguous()
@@ -178,6 +185,10 @@ class I2ZNet(nn.Module):
                 a, _ = net(feat, F.adaptive_max_pool2d(heat_z, feat.shape[-2:]))
             pz.append(a)
             ph.append(b)
-        z = self.head_z(torch.cat(pz, 1))  # (B, z_dim)
+        fz = torch.cat(pz, 1)  # (B, levels * p_dim)
+        z = self.head_z(fz)  # (B, z_dim)
         H = self.H_mean + self.H_scale * self.head_h(torch.cat(ph, 1))  # (B, 6)
-        return (z, H, heat) if return_heatmaps else (z, H)
+        out: tuple = (z, H)
+        if return_expr:
+            out += (torch.sigmoid(self.head_e(fz)) if self.head_e is not None else None,)  # (B, expr_dim)
+        return out + (heat,) if return_heatmaps else out

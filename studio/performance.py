@@ -8,7 +8,9 @@ to +-45 deg yaw and +-25 deg pitch (minimum-jerk moves at webcam-user speeds, pe
 
 Kinds: ``mixed`` (everything), ``talk`` (speech, blinks, small head motion), ``expressive``
 (expressions, moderate head motion), ``head`` (head motion and blinks only), ``still``
-(blinks only, frontal). Pose convention: ``rot = (rx, ry, rz)`` in radians with
+(blinks only, frontal), ``crowd`` (the crowd encoder's training clips: speech, expressions twice as
+often, blinks every 1.2-3.5 s with half blinks (amplitude 0.35-1) and winks (15 %), moderate head
+motion). Pose convention: ``rot = (rx, ry, rz)`` in radians with
 ``R = Rz @ Ry @ Rx`` (:mod:`models.camera`): ry is yaw, rx pitch, rz roll.
 """
 
@@ -21,7 +23,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from studio.expressions import EXPRESSION_NAMES
 
-KINDS = ("mixed", "talk", "expressive", "head", "still")
+KINDS = ("mixed", "talk", "expressive", "head", "still", "crowd")
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(45.0), np.radians(25.0), np.radians(10.0)
 
 
@@ -117,6 +119,16 @@ def _blinks(rng, t: np.ndarray, E: dict) -> None:
         E["blink_R"] += right * env
 
 
+def _dense_blinks(rng, t: np.ndarray, E: dict) -> None:
+    """Blinks as users make them on camera: frequent, some partial, some one-eyed (winks)."""
+    for t0 in _events(rng, t[-1] + 1e-9, (1.2, 3.5), (0.2, 1.5)):
+        close, hold, opn = rng.uniform(0.05, 0.08), rng.uniform(0.0, 0.12), rng.uniform(0.07, 0.14)
+        env = _envelope(t, t0, hold, close, opn) * (1.0 if rng.random() < 0.6 else rng.uniform(0.35, 0.9))
+        left, right = (1.0, 1.0) if rng.random() >= 0.15 else ((1.0, 0.0) if rng.random() < 0.5 else (0.0, 1.0))
+        E["blink_L"] += left * env
+        E["blink_R"] += right * env
+
+
 def _head(rng, t: np.ndarray, scale: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     n = len(t)
     rot = np.zeros((n, 3))
@@ -165,8 +177,14 @@ def performance(seed: int, n_frames: int, fps: float = 30.0, kind: str = "mixed"
         _talk(sub[0], t, E, 1.0)
     if kind in ("mixed", "expressive"):
         _expressions(sub[1], t, E, 1.0)
-    _blinks(sub[2], t, E)
-    head_scale = {"mixed": 1.0, "talk": 0.35, "expressive": 0.5, "head": 1.0, "still": 0.0}[kind]
+    if kind == "crowd":  # two independent expression streams: twice as many events
+        _talk(sub[0], t, E, 1.0)
+        _expressions(sub[1], t, E, 1.0)
+        _expressions(np.random.default_rng(sub[1].integers(2**63)), t, E, 0.8)
+        _dense_blinks(sub[2], t, E)
+    else:
+        _blinks(sub[2], t, E)
+    head_scale = {"mixed": 1.0, "talk": 0.35, "expressive": 0.5, "head": 1.0, "still": 0.0, "crowd": 0.7}[kind]
     rot, shift = _head(sub[3], t, head_scale, fps)
     expr = np.clip(np.stack([E[n] for n in EXPRESSION_NAMES], -1), 0.0, 1.0)
     return Performance(expr.astype(np.float32), rot.astype(np.float32), shift.astype(np.float32), float(fps),

@@ -240,3 +240,20 @@ def test_pose_head_learns_at_its_own_rate(tiny):
     assert any(not torch.equal(full[k], w0[k]) for k in head)
     assert any(not torch.equal(frozen[k], w0[k]) for k in w0 if k.startswith("head_z."))  # the rest learns
     assert AdaptConfig().head_h_lr_scale < 1 and AdaptConfig().paper().head_h_lr_scale == 1.0
+
+
+def test_verdict_landmark_branch_rejects_more_than_the_allowed_worsening():
+    """A DA loss that improves is not enough: held-back landmarks may get at most
+    ``max_landmark_worsening`` (5 %) worse, and the reason names the figures."""
+    cfg = AdaptConfig()
+    before = {"da": 1.0, "landmark_error": 2.0}
+    ok, reason = verdict(before, {"da": 0.5, "landmark_error": 2.2}, cfg)  # 10 % worse
+    assert not ok and reason == "landmark error on held-back frames got worse (2.00 -> 2.20 px)"
+    ok, reason = verdict(before, {"da": 0.5, "landmark_error": 2.08}, cfg)  # 4 % worse: tolerated
+    assert ok and reason.startswith("held-back DA loss 1 -> 0.5 (50.0 % better)")
+    ok, _ = verdict(before, {"da": 0.5, "landmark_error": 2.08}, AdaptConfig(max_landmark_worsening=0.03))
+    assert not ok
+    ok, reason = verdict(before, {"da": 0.995, "landmark_error": 1.0}, cfg)  # landmarks better, DA gain 0.5 %
+    assert not ok and "did not improve enough" in reason and "needs 1 %" in reason
+    ok, reason = verdict(before, {"da": float("nan"), "landmark_error": 1.0}, cfg)
+    assert not ok and reason.startswith("no held-back frame pair")

@@ -32,6 +32,15 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _vmc_target(text: str) -> tuple[str, int]:
+    from .outputs.vmc import parse_target
+
+    try:
+        return parse_target(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="launcher.py", formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Live 3D face avatar tracker that adapts itself to your room "
@@ -68,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--render-in-thread", action="store_true",
                    help="draw the avatar view in the tracking thread instead of a child process (for comparison)")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    o = p.add_argument_group("outputs to other programs (window and headless; docs/outputs.md)")
+    o.add_argument("--vmc", type=_vmc_target, default=None, metavar="HOST:PORT",
+                   help="send the face over the VMC protocol (OSC/UDP) to HOST:PORT, e.g. 127.0.0.1:39539")
+    o.add_argument("--vmc-perfect-sync", action="store_true",
+                   help="with --vmc: also send the 52 ARKit blendshapes (VMagicMirror's perfect sync names)")
+    o.add_argument("--record", default=None, metavar="DIR",
+                   help="record a take (Live Link Face CSV + NPZ + avatar mp4) into DIR/take-DATE-TIME/")
     h = p.add_argument_group("headless mode (benchmarks, CI)")
     h.add_argument("--headless", action="store_true", help="track without a window and report figures")
     h.add_argument("--frames", type=int, default=300, help="frames to track in headless mode (default 300)")
@@ -83,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="play video files at their frame rate and drop frames the tracker cannot keep up with "
                         "(default for videos in headless mode: every frame is tracked)")
     h.add_argument("--no-render", action="store_true", help="headless: skip overlay/avatar drawing")
+    h.add_argument("--seconds", type=float, default=None, metavar="S",
+                   help="stop after S seconds even if --frames are not tracked yet (soaks: use a large --frames)")
+    h.add_argument("--progress", default=None, metavar="OUT.jsonl",
+                   help="append one JSON line every --progress-every seconds: frames, FPS, dropped, RSS")
+    h.add_argument("--progress-every", type=float, default=5.0, metavar="S", help="seconds between --progress lines")
     return p
 
 

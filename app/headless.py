@@ -26,6 +26,7 @@ from .defaults import CALIB_TRACK_FPS
 from .drawing import FrameDrawer
 from .loops import CaptureLoop, TrackingLoop
 from .mailbox import Mailbox
+from .outputs.hub import outputs_from_args
 from .packets import STAGES, CalibOutcome, TrackPacket
 from .pipeline import Pipeline
 from .profiles import ProfileStore
@@ -82,6 +83,11 @@ def run_headless(args) -> int:
     source = make_source(spec, loop_video=not args.no_loop, width=args.size[0], height=args.size[1], fps=args.fps)
     drawer = None if args.no_render else FrameDrawer(setup.choice.bundle.topology)
     pipeline = Pipeline(setup.tracker, drawer)
+    outputs, out_errors = outputs_from_args(args, getattr(source, "fps", 30.0))
+    if out_errors:
+        outputs.close()
+        print("\n".join(f"[headless] ERROR: {m}" for m in out_errors), file=sys.stderr)
+        return 2
     mailbox: Mailbox = Mailbox()
     events: list[dict] = []
     on_event = lambda kind, msg: (events.append({"kind": kind, "message": msg}), log.info("%s: %s", kind, msg))
@@ -94,6 +100,7 @@ def run_headless(args) -> int:
     calib: dict = {}
 
     def on_packet(p: TrackPacket) -> None:
+        outputs.submit(p)  # slot/queue puts only: sending and writing happen on the outputs' threads
         allp.add(p)
         tracks.add(p)
         if calib.get("thread") is not None and calib["thread"].is_alive():
@@ -142,6 +149,7 @@ def run_headless(args) -> int:
         if not cap_thread.is_alive() and not mailbox.peek_pending():
             if capture.state == "unavailable":
                 print(f"[headless] ERROR: {events[-1]['message']}", file=sys.stderr)
+                outputs.close()
                 return 3
             if calibrating and "thread" in calib:
                 calib["thread"].join()
@@ -151,6 +159,10 @@ def run_headless(args) -> int:
     cap_thread.join(timeout=5)
     if runner is not None:
         runner.close()
+    outputs.close()
+    if outputs.last_take is not None:
+        t = outputs.last_take
+        print(f"[headless] take {t.path}: {t.frames} frames" + (f" ({t.error})" if t.error else ""))
     report = {"source": str(spec), "source_fps": getattr(source, "fps", None), "frame_size": list(args.size),
               "bundle": setup.choice.description, "bundle_path": setup.choice.path,
               "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
@@ -158,7 +170,8 @@ def run_headless(args) -> int:
               "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
               "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,
               **allp.summary(), "faces_found": tracks.found_count, "warnings": notices + ([pipeline.notice]
-              if pipeline.notice else []), "events": events, "machine": _machine()}
+              if pipeline.notice else []), "events": events, "machine": _machine(),
+              "outputs": outputs.summary()}
     if args.calibrate:
         out: CalibOutcome | None = calib.get("outcome")
         report["calibration"] = {**(out.summary() if out else {"verdict": "not run", "reason": "source ended first"}),

@@ -23,6 +23,7 @@ from . import crop as C
 from .bundle import AvatarBundle
 from .camera import crop_to_frame, frame_to_crop, project, view_direction
 from .filters import OutputFilter, SmoothingConfig
+from .landmark_expressions import LandmarkExpressions
 from .topology import canonical_landmarks_2d
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class FrameResult:
     box (3,) = (x0, y0, side) frame pixels; z (Z,); H_crop, H_frame (6,); G (V, 3) rigid-free;
     texture (3, T, T) colour-corrected in [0, 1]; landmarks (68, 2) projected model landmarks
     in frame pixels; detected (68, 2) detector points in frame pixels; timings in ms.
+    expressions (K,) ARKit-named weights in [0, 1] (names in ``expression_names``; today from the
+    detector's points, :mod:`models.landmark_expressions`); gaze (2, 2) yaw/pitch radians per eye
+    (left, right) or None while no model estimates it.
     """
 
     index: int
@@ -52,6 +56,9 @@ class FrameResult:
     landmarks: np.ndarray | None = None
     detected: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
+    expressions: np.ndarray | None = None
+    expression_names: tuple[str, ...] = ()
+    gaze: np.ndarray | None = None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -92,6 +99,7 @@ class Tracker:
         self.detector = detector
         self.smoother = C.BoxSmoother(smoothing)
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
+        self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
         self._lock = threading.RLock()
         self._base = self.weights()
@@ -226,10 +234,12 @@ class Tracker:
         lm = project(G[:, self.landmark_ids].double(), Hf)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
         message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
+        expressions = self.expressions.update(face.points, ts)
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
             texture, lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
+            expressions=expressions, expression_names=self.expressions.names,
         )
 
     def fall_back_to_cpu(self, why: str) -> None:
@@ -247,6 +257,7 @@ class Tracker:
         """Forget the face track (e.g. after a source switch)."""
         self.smoother.reset()
         self.output_filter.reset()
+        self.expressions.reset()
         self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

@@ -1,0 +1,165 @@
+"""ARKit-named expression weights in [0, 1] from the detector's 68 points (until an expression head exists).
+
+Each weight comes from one size-normalised signal of :func:`models.face_signals.face_signals`
+(divided by the outer-eye-corner distance, so the face's size in the image does not matter)
+and a **running per-person calibration**: over the last ``window_s`` seconds (default 30 s) the
+signal's neutral level ``n`` and its extreme ``e`` are percentiles of what this person did, so
+the same rule works for a wide or a narrow mouth, deep-set or wide eyes, without per-clip constants:
+
+    rising weights  (jawOpen, mouthSmile*, browInnerUp):  w = clip((x - n) / (e - n), 0, 1)
+    falling weights (eyeBlink*, mouthPucker, browDown*):   w = clip((n - x) / (n - e), 0, 1)
+
+=================  ===========  =================  ==================================================
+weight             signal x     neutral n          extreme e
+=================  ===========  =================  ==================================================
+eyeBlinkLeft/Right eye_open_l/r P80 (eyes open)    ``closed * n`` (lids meet; 0.2: the lid landmarks
+                                                   of a closed eye stay ~20 % of the open height apart)
+jawOpen            mouth_open   P5 (lips closed)   max(P98, n + 0.15)
+mouthSmileL/R      mouth_width  P50                max(P98, 1.12 n)   (one smile for both sides)
+mouthPucker        mouth_width  P50                min(P2, 0.88 n)
+browInnerUp        brow_lift    P50                max(P98, 1.12 n)
+browDownLeft/Right brow_lift    P50                min(P2, 0.92 n)
+=================  ===========  =================  ==================================================
+
+``brow_lift`` is ours, not :mod:`models.face_signals`' ``brow_height``: the brow centroid's distance to
+the midpoint of the four eye corners (36, 39, 42, 45) over the outer-eye-corner distance. The corners
+do not move when the lids close, so a blink does not read as a lowered brow.
+
+The levels are recomputed every ``refresh`` frames (percentiles over ~900 samples cost ~0.5 ms).
+The fixed margins (0.15, 1.12, 0.88, 0.92) are the smallest range a weight spreads over: a person
+who never opens their mouth in the window does not get jawOpen = 1 from landmark jitter. Left and
+right are the *subject's* (ARKit's eyeBlinkLeft is the subject's left eye, iBUG points 42-47).
+Signals are 2D: a head pitched far up or down shortens the vertical distances, which reads as a
+partial blink or a closed mouth (the expression head will replace this).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .face_signals import face_signals, interocular
+
+SIGNALS = ("mouth_open", "mouth_width", "eye_open_l", "eye_open_r", "brow_lift")
+
+# The 52 ARKit blendshapes in Live Link Face's CSV column order (PascalCase, as in the CSV header
+# "Timecode,BlendShapeCount,EyeBlinkLeft,...,TongueOut,HeadYaw,...").
+LIVE_LINK_FACE_NAMES: tuple[str, ...] = (
+    "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft", "EyeSquintLeft",
+    "EyeWideLeft", "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight", "EyeLookOutRight", "EyeLookUpRight",
+    "EyeSquintRight", "EyeWideRight", "JawForward", "JawRight", "JawLeft", "JawOpen", "MouthClose", "MouthFunnel",
+    "MouthPucker", "MouthRight", "MouthLeft", "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft",
+    "MouthFrownRight", "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight",
+    "MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper", "MouthPressLeft", "MouthPressRight",
+    "MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight", "BrowDownLeft",
+    "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
+    "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
+)
+ARKIT_NAMES: tuple[str, ...] = tuple(n[0].lower() + n[1:] for n in LIVE_LINK_FACE_NAMES)  # eyeBlinkLeft, ...
+
+# (ARKit name, signal, direction, neutral percentile, extreme percentile, kind of margin, margin)
+# direction +1: the weight rises with the signal, -1: it rises as the signal falls.
+# margin kinds: "add" e = n +- m, "mul" e = n * m, "closed" e = m * n (fixed, not from a percentile)
+RULES: tuple[tuple[str, str, int, float, float, str, float], ...] = (
+    ("eyeBlinkLeft", "eye_open_l", -1, 80.0, 0.0, "closed", 0.2),
+    ("eyeBlinkRight", "eye_open_r", -1, 80.0, 0.0, "closed", 0.2),
+    ("jawOpen", "mouth_open", +1, 5.0, 98.0, "add", 0.15),
+    ("mouthSmileLeft", "mouth_width", +1, 50.0, 98.0, "mul", 1.12),
+    ("mouthSmileRight", "mouth_width", +1, 50.0, 98.0, "mul", 1.12),
+    ("mouthPucker", "mouth_width", -1, 50.0, 2.0, "mul", 0.88),
+    ("browInnerUp", "brow_lift", +1, 50.0, 98.0, "mul", 1.12),
+    ("browDownLeft", "brow_lift", -1, 50.0, 2.0, "mul", 0.92),
+    ("browDownRight", "brow_lift", -1, 50.0, 2.0, "mul", 0.92),
+)
+NAMES: tuple[str, ...] = tuple(r[0] for r in RULES)
+
+
+def signals(L: np.ndarray) -> dict[str, np.ndarray]:
+    """The five signals the weights read. L (..., 68, 2) -> {name: (...)} (see the module docstring)."""
+    L = np.asarray(L, np.float64)
+    out = face_signals(L)
+    corners = L[..., [36, 39, 42, 45], :].mean(-2)
+    out["brow_lift"] = np.linalg.norm(L[..., 17:27, :].mean(-2) - corners, axis=-1) / np.maximum(interocular(L), 1e-9)
+    return {k: out[k] for k in SIGNALS}
+
+
+def weights_from_levels(x: np.ndarray, n: np.ndarray, e: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """The equation of the module docstring for K weights. x, n, e, direction (K,) -> (K,) in [0, 1]."""
+    span = np.where(direction > 0, e - n, n - e)
+    w = direction * (x - n) / np.maximum(span, 1e-9)
+    return np.clip(np.nan_to_num(w, nan=0.0), 0.0, 1.0)
+
+
+class LandmarkExpressions:
+    """Running estimator: ``update(points (68, 2), t seconds) -> (K,) float32`` in the order :data:`NAMES`.
+
+    Keeps the last ``window_s`` seconds of the signals (at most ``capacity`` frames); time going
+    backwards (a looped video, a new source) starts a fresh calibration, as does :meth:`reset`.
+    """
+
+    names = NAMES
+
+    def __init__(self, window_s: float = 30.0, capacity: int = 2048, refresh: int = 5) -> None:
+        self.window_s, self.capacity, self.refresh = float(window_s), int(capacity), max(1, int(refresh))
+        self._sig = [SIGNALS.index(r[1]) for r in RULES]
+        self._dir = np.array([r[2] for r in RULES], np.float64)
+        self.reset()
+
+    def reset(self) -> None:
+        self._x = np.zeros((self.capacity, len(SIGNALS)), np.float64)
+        self._t = np.full(self.capacity, -np.inf)
+        self._n = 0  # samples written (ring position = n % capacity)
+        self._t_last = -np.inf
+        self._levels: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def samples(self) -> int:
+        return int(np.sum(self._t >= self._t_last - self.window_s))
+
+    def levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Neutral and extreme levels (K,) over the current window."""
+        keep = self._t >= self._t_last - self.window_s
+        X = self._x[keep]  # (M, S)
+        qs = sorted({q for r in RULES for q in (r[3], r[4])})
+        P = np.percentile(X, qs, axis=0)  # (Q, S)
+        at = {q: P[i] for i, q in enumerate(qs)}
+        n = np.empty(len(RULES))
+        e = np.empty(len(RULES))
+        for k, (_, _, d, qn, qe, kind, m) in enumerate(RULES):
+            s = self._sig[k]
+            n[k] = at[qn][s]
+            if kind == "closed":
+                e[k] = m * n[k]
+            elif kind == "add":
+                e[k] = max(at[qe][s], n[k] + m) if d > 0 else min(at[qe][s], n[k] - m)
+            else:
+                e[k] = max(at[qe][s], n[k] * m) if d > 0 else min(at[qe][s], n[k] * m)
+        return n, e
+
+    def update(self, points: np.ndarray, t: float) -> np.ndarray:
+        sig = signals(points)
+        x = np.array([float(sig[s]) for s in SIGNALS])
+        if not np.isfinite(x).all():
+            return np.zeros(len(RULES), np.float32)
+        if t < self._t_last:
+            self.reset()
+        i = self._n % self.capacity
+        self._x[i], self._t[i] = x, float(t)
+        self._n += 1
+        self._t_last = float(t)
+        if self._levels is None or self._n < 30 or self._n % self.refresh == 0:
+            self._levels = self.levels()
+        n, e = self._levels
+        return weights_from_levels(x[self._sig], n, e, self._dir).astype(np.float32)
+
+
+def to_live_link(weights: np.ndarray | None, names: tuple[str, ...]) -> np.ndarray:
+    """K named weights (ARKit camelCase or PascalCase names) -> (52,) in Live Link Face order, 0 elsewhere."""
+    out = np.zeros(len(LIVE_LINK_FACE_NAMES), np.float32)
+    if weights is None:
+        return out
+    index = {n.lower(): i for i, n in enumerate(LIVE_LINK_FACE_NAMES)}
+    for name, w in zip(names, np.asarray(weights, np.float32)):
+        j = index.get(name.lower())
+        if j is not None:
+            out[j] = w
+    return out

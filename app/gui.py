@@ -62,6 +62,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
         n.say(note, "info", c._offers())
     if args.profile:
         session.load_profile(args.profile)
+    window.outputs_control.apply_cli(args)
     if source is not None:
         c.start(source, source_spec)
     else:

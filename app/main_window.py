@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, 
 
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .controller import Controller
+from .outputs_controller import OutputsController
 from .profiles import ProfileStore
 from .session import Session
 from .settings import Settings
@@ -22,6 +23,7 @@ from .views.calibration_panel import CalibrationPanel
 from .views.camera_view import CameraView
 from .views.controls import Controls
 from .views.messages import Banner, Notifier
+from .views.outputs_panel import OutputsPanel
 from .views.plots import PlotsView
 from .views.profiles_menu import ProfilesMenu
 from .views.status import StatusBar
@@ -36,6 +38,7 @@ class MainWindow(QMainWindow):
         self.camera, self.avatar, self.plots = CameraView(), AvatarView(), PlotsView()
         self.controls = Controls(list_cameras() if cameras is None else cameras, ROOM_NAMES, cuda)
         self.calib_panel = CalibrationPanel()
+        self.outputs_panel = OutputsPanel()
         self.banner = Banner()
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -43,6 +46,7 @@ class MainWindow(QMainWindow):
         self._layout()
         self.profiles_menu = ProfilesMenu(store, self)
         self.controller = Controller(self)
+        self.outputs_control = OutputsController(self.outputs_panel, session.outputs, settings, session)
         self._menus()
         self._wire()
         self.resize(1280, 800)
@@ -66,6 +70,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.addWidget(self.calib_panel)
+        sl.addWidget(self.outputs_panel)
         sl.addWidget(self.controls)
         scroll = QScrollArea()
         scroll.setWidget(side)

@@ -17,6 +17,7 @@ from .calibration import CalibrationPlan
 from .defaults import CALIB_TRACK_FPS
 from .drawing import FrameDrawer
 from .mailbox import Mailbox
+from .outputs.hub import Outputs
 from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
 from .pipeline import Pipeline
 from .profiles import ProfileStore
@@ -64,6 +65,9 @@ class Session(QObject):
         self.tracking.packet_ready.connect(self._on_packet_ready)
         self.tracking.recording_done.connect(self._on_recorded)
         self.tracking.error.connect(self.error)
+        self.outputs = Outputs()  # VMC, takes, virtual camera: fed from the tracking thread, each sends on its own
+        deliver = self.tracking.loop.on_packet
+        self.tracking.loop.on_packet = lambda p: (self.outputs.submit(p), deliver(p))
         topo = setup.tracker.bundle.topology
         def make_drawer() -> FrameDrawer | ProcessDrawer:  # avatar view in its own process by default
             return ProcessDrawer(topo) if use_gl and render_process else FrameDrawer(topo, use_gl)
@@ -191,6 +195,7 @@ class Session(QObject):
         self.tracking.stop()
         self.mailbox.close()
         self.tracking_thread.wait(5000)
+        self.outputs.close()  # after tracking stopped: a running take is finished and kept
         self.calib_thread.quit()
         self.calib_thread.wait(30000)
         self.calib.close()

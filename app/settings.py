@@ -34,6 +34,13 @@ DEFAULTS: dict[str, Any] = {
     "calib/seconds": 10.0,
     "calib/steps": CALIB_STEPS,
     "profile/last": "",
+    "outputs/vmc": False,
+    "outputs/vmc_host": "127.0.0.1",
+    "outputs/vmc_port": 39539,
+    "outputs/perfect_sync": False,
+    "outputs/vcam": False,
+    "outputs/vcam_mode": "avatar",
+    "outputs/takes_dir": "",  # "" = <user data dir>/takes
 }
 
 

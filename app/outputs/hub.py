@@ -118,9 +118,10 @@ class Outputs:
             cam = VirtualCamera(width, height, self.fps, mode, backend)
             try:
                 cam.start()
-            except (VcamUnavailable, ValueError) as e:
-                self.vcam_error = str(e)
-                return self._say(str(e))
+            except Exception as e:  # VcamUnavailable says what to install; anything else must not crash a toggle
+                text = str(e) if isinstance(e, VcamUnavailable) else f"virtual camera failed: {type(e).__name__}: {e}"
+                self.vcam_error = text
+                return self._say(text)
             self.vcam, self.vcam_error = cam, ""
         return ""
 

@@ -56,10 +56,12 @@ def takes_dir() -> Path:
 
 def timecode(t_wall: float, fps: float) -> str:
     """Epoch seconds -> local time of day ``HH:MM:SS:FF.fff`` (FF frames at ``fps``, .fff sub-frame)."""
-    lt = time.localtime(t_wall)
-    frames = (t_wall % 1.0) * fps
-    ff = int(frames)
-    return f"{lt.tm_hour:02d}:{lt.tm_min:02d}:{lt.tm_sec:02d}:{ff:02d}.{int((frames - ff) * 1000):03d}"
+    sec = int(t_wall // 1)
+    ff, sub = divmod(int(round((t_wall - sec) * fps * 1000)), 1000)  # thousandths of a frame
+    if ff >= fps:  # rounded up into the next second
+        sec, ff, sub = sec + 1, 0, 0
+    lt = time.localtime(sec)
+    return f"{lt.tm_hour:02d}:{lt.tm_min:02d}:{lt.tm_sec:02d}:{ff:02d}.{sub:03d}"
 
 
 def live_link_row(result) -> np.ndarray:

@@ -77,12 +77,17 @@ class VirtualCamera:
             import pyvirtualcam
         except ImportError:
             raise VcamUnavailable(INSTALL["package"]) from None
+        key = sys.platform if sys.platform in INSTALL else "linux"
+        known = getattr(getattr(pyvirtualcam, "camera", None), "BACKENDS", {})
+        if self.backend and self.backend not in known:
+            raise VcamUnavailable(f"{INSTALL[key]} (pyvirtualcam has no backend {self.backend!r}; "
+                                  f"it has: {', '.join(known) or 'none'})")
         try:
             self._cam = pyvirtualcam.Camera(self.size[0], self.size[1], self.fps, fmt=pyvirtualcam.PixelFormat.RGB,
                                             backend=self.backend, device=self.device_name)
         except Exception as e:  # pyvirtualcam raises RuntimeError (or others) when no backend works
-            key = sys.platform if sys.platform in INSTALL else "linux"
-            raise VcamUnavailable(f"{INSTALL[key]} (pyvirtualcam: {str(e).strip().splitlines()[0][:200]})") from None
+            detail = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise VcamUnavailable(f"{INSTALL[key]} (pyvirtualcam: {detail})") from None
         self.device = str(self._cam.device)
         self._thread = threading.Thread(target=self._run, name="vcam", daemon=True)
         self._thread.start()

@@ -1,0 +1,63 @@
+"""Landmark expression weights: per-person calibration without constants, the Live Link Face names."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.landmark_expressions import (
+    ARKIT_NAMES,
+    LIVE_LINK_FACE_NAMES,
+    NAMES,
+    LandmarkExpressions,
+    to_live_link,
+)
+from models.topology import canonical_landmarks_2d
+
+
+def face(eye_open: float, jaw: float, eye_scale: float, size: float) -> np.ndarray:
+    """68 points: the canonical face with the lids closed by ``1 - eye_open`` and the inner lips
+    opened by ``jaw`` (x the face's mouth width), eyes ``eye_scale`` times the template's height."""
+    L = canonical_landmarks_2d().astype(np.float64).copy()
+    for up, lo in ((37, 41), (38, 40), (43, 47), (44, 46)):
+        mid = (L[up] + L[lo]) / 2
+        L[up] = mid + (L[up] - mid) * eye_scale * eye_open
+        L[lo] = mid + (L[lo] - mid) * eye_scale * eye_open
+    w = np.linalg.norm(L[48] - L[54])
+    L[[65, 66, 67], 1] += jaw * 0.4 * w
+    L[56:59, 1] += jaw * 0.4 * w
+    return L * size + 300.0
+
+
+def test_blinks_and_jaw_for_two_different_people_without_constants():
+    blinks = {40, 41, 120, 121, 200}
+    for eye_scale, size in ((0.7, 80.0), (1.6, 260.0)):  # narrow eyes, small face / wide eyes, big face
+        est = LandmarkExpressions()
+        out = []
+        for i in range(300):
+            jaw = max(0.0, np.sin(i / 7.0)) if 150 <= i < 250 else 0.0
+            out.append(est.update(face(0.1 if i in blinks else 1.0, jaw, eye_scale, size), i / 30.0))
+        W = np.stack(out)
+        b, j = W[:, NAMES.index("eyeBlinkLeft")], W[:, NAMES.index("jawOpen")]
+        assert W.min() >= 0.0 and W.max() <= 1.0
+        later = [i for i in blinks if i > 60]  # after two seconds of calibration
+        assert b[later].min() > 0.8 and np.delete(b, list(blinks)).max() < 0.05
+        assert j[:150].max() < 0.05 and j[150:250].max() > 0.9
+
+
+def test_time_going_back_restarts_the_calibration():
+    est = LandmarkExpressions()
+    for i in range(60):
+        est.update(face(1.0, 0.0, 1.0, 100.0), i / 30.0)
+    assert est.samples == 60
+    est.update(face(1.0, 0.0, 1.0, 100.0), 0.0)  # a looped video
+    assert est.samples == 1
+
+
+def test_live_link_face_names_and_mapping():
+    assert len(LIVE_LINK_FACE_NAMES) == 52 == len(set(LIVE_LINK_FACE_NAMES))
+    assert LIVE_LINK_FACE_NAMES[:2] == ("EyeBlinkLeft", "EyeLookDownLeft") and LIVE_LINK_FACE_NAMES[-1] == "TongueOut"
+    assert LIVE_LINK_FACE_NAMES[14:17] == ("JawForward", "JawRight", "JawLeft")  # Live Link Face's order
+    assert set(NAMES) <= set(ARKIT_NAMES)
+    v = to_live_link(np.array([0.25, 0.5], np.float32), ("jawOpen", "notAShape"))
+    assert v[LIVE_LINK_FACE_NAMES.index("JawOpen")] == 0.25 and v.sum() == 0.25
+    assert not to_live_link(None, ()).any()

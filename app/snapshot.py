@@ -1,6 +1,7 @@
 """Open the real window, let it track for a while, and save a screenshot of the screen.
 
-``python -m app.snapshot OUT.png [--bundle PATH] [--source SPEC] [--seconds S] [--calibrate]``
+``python -m app.snapshot OUT.png [--bundle PATH] [--source SPEC] [--seconds S] [--calibrate]
+[--app-arg=--vmc --app-arg=127.0.0.1:39539 ...] [--widget outputs_panel]``
 
 Used by the Xvfb test (``tests/app/test_xvfb_window.py``) and for the README screenshot. On an
 X server (``QT_QPA_PLATFORM=xcb``) it grabs the screen itself (what a user would see); on
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=6.0, help="track this long before the shot")
     ap.add_argument("--calibrate", action="store_true", help="start a calibration first (shows the panel busy)")
     ap.add_argument("--size", default="1400x860")
+    ap.add_argument("--app-arg", action="append", default=[], help="one more launcher argument (repeat)")
+    ap.add_argument("--widget", default=None, help="also save this window attribute alone as OUT-WIDGET.png")
     a = ap.parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
@@ -30,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from .gui import create_window, scratch_state
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    args = build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []))
+    args = build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []) + a.app_arg)
     scratch = tempfile.TemporaryDirectory(prefix="roomfit-tool-")  # never the user's settings/profiles
     settings, store = scratch_state(scratch.name)
     w = create_window(args, cameras=[], settings=settings, store=store)
@@ -52,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     shot = app.primaryScreen().grabWindow(0) if app.platformName() == "xcb" else w.grab()
     ok = shot.save(a.out)
+    if a.widget:
+        part = getattr(w, a.widget).grab()
+        ok = part.save(a.out.rsplit(".", 1)[0] + f"-{a.widget}.png") and ok
     frames = sum(found)
     w.close()
     print(f"snapshot: {a.out} ({shot.width()}x{shot.height()}, platform {app.platformName()}, "

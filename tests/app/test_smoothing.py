@@ -1,0 +1,67 @@
+"""The smoothing slider reaches the tracker's crop smoother and output filter; the output filter
+starts again when the face is lost, so the first frame after it is the networks' own answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.detectors import GroundTruthDetector
+from app.synthetic import SyntheticSource
+from models import bundle as B
+from models.tracker import Tracker
+
+from .conftest import PacketLog, wait_for
+
+
+def test_the_smoothing_slider_reaches_the_tracker(make_window, qtbot):
+    w = make_window("synthetic:lab")
+    log = PacketLog(w.session)
+    log.wait(qtbot, 1)
+    tracker = w.session.pipeline.tracker
+    assert tracker.output_filter.cfg.strength == pytest.approx(0.5) and tracker.output_filter.enabled
+    for value in (20, 0, 95):
+        w.controls.smoothing.setValue(value)
+        s = value / 100
+        wait_for(qtbot, lambda s=s: tracker.output_filter.cfg.strength == pytest.approx(s), what=f"strength {s}")
+        assert tracker.smoother.strength == pytest.approx(s)
+        assert tracker.output_filter.enabled is (value > 0)
+        assert w.settings.get("smoothing") == pytest.approx(s)
+    log.wait(qtbot, 2, lambda p: p.result.found)  # still tracking after the changes
+
+
+def _frames(n: int):
+    src = SyntheticSource("lab", width=320, height=240)
+    src.open()
+    grabs = [src.read() for _ in range(n)]
+    src.close()
+    return grabs
+
+
+def test_the_output_filter_restarts_when_the_face_is_lost(tiny_bundle):
+    grabs = _frames(6)
+    det = GroundTruthDetector()
+    tracker = Tracker(B.load(tiny_bundle), "cpu", det, smoothing=0.9)
+
+    def track(i: int, face: bool = True):
+        det.set_truth(grabs[i].truth if face else None)
+        return tracker.track(grabs[i].image, timestamp=i / 30)
+
+    for i in range(3):
+        assert track(i).found
+    assert tracker.output_filter.t == pytest.approx(2 / 30) and tracker.output_filter.fz.x is not None
+    lost = track(3, face=False)
+    assert not lost.found and lost.message == "no face in view"
+    assert tracker.output_filter.t is None and tracker.output_filter.fz.x is None, "the filter must restart"
+    after = track(4)
+    fresh = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector(), smoothing=0.9)
+    fresh.detector.set_truth(grabs[4].truth)
+    first = fresh.track(grabs[4].image, timestamp=4 / 30)
+    np.testing.assert_allclose(after.z, first.z, atol=1e-6, err_msg="no memory of the face before it was lost")
+    np.testing.assert_allclose(after.H_frame, first.H_frame, atol=1e-4)
+    # control: without the loss the same frame is blended with the history (the filter is on)
+    cont = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector(), smoothing=0.9)
+    for i in (0, 1, 2, 4):
+        cont.detector.set_truth(grabs[i].truth)
+        blended = cont.track(grabs[i].image, timestamp=i / 30)
+    assert not np.allclose(blended.z, first.z, atol=1e-6)

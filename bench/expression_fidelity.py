@@ -91,12 +91,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true", help=f"first {QUICK_FRAMES} frames per video, tiny synthetic clips")
     p.add_argument("--frames", type=int, default=None, help="at most this many frames per real video")
+    p.add_argument("--no-real", action="store_true", help="synthetic clips only")
     p.add_argument("--device", default="cpu")
     p.add_argument("--smoothing", type=float, default=0.5, help="the tracker's smoothing (app default 0.5)")
     p.add_argument("--persons", type=int, nargs="*", default=list(DEFAULT_PERSONS),
                    help="studio persons of the synthetic clips (none: skip them)")
     p.add_argument("--rooms", nargs="+", default=["office"])
-    p.add_argument("--synthetic-frames", type=int, default=None, help="frames per synthetic clip (150; quick 24)")
+    p.add_argument("--synthetic-frames", type=int, default=None, help="frames per synthetic clip (300; quick 24)")
+    p.add_argument("--performance", default=None, help="studio performance kind (default: crowd, else mixed)")
     p.add_argument("--synthetic-detector", default="simulated", choices=["simulated", "dlib", "studio"],
                    help="detector on synthetic clips: simulated (GT + detector-like noise, as bench.paper_tables; "
                         "dlib's HOG finds no face on studio renders) | dlib | studio")
@@ -109,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = a.bundle or [str(B.DEFAULT_BUNDLE)]
     bundles = {k: B.load(v) for k, v in bundle_labels(paths).items()}
     out = run_dir(a.out, "expression_fidelity")
-    vids = sorted(Path(a.videos).glob("*.mp4"))
-    if not vids:
+    vids = [] if a.no_real else sorted(Path(a.videos).glob("*.mp4"))
+    if not vids and not a.no_real:
         raise SystemExit(f"no .mp4 videos in {a.videos}")
     frames_max = a.frames or (QUICK_FRAMES if a.quick else None)
     t0 = time.time()
@@ -131,16 +133,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[expression_fidelity] {v.name}", flush=True)
         r["real"][v.stem] = run_video(bundles, v, out, frames_max, a.device, a.smoothing)
         write_json(out / "results.json", r)  # partial results survive an interrupted run
-    r["real_mean"] = real_means(r)
+    if r["real"]:
+        r["real_mean"] = real_means(r)
     if a.persons:
-        n = a.synthetic_frames or (24 if a.quick else 150)
+        n = a.synthetic_frames or (24 if a.quick else 300)
         cache = Path(a.cache)
         cache.mkdir(parents=True, exist_ok=True)
         r["synthetic"] = run_synthetic(bundles, a.persons, a.rooms, n, cache, a.synthetic_detector, a.device,
-                                       a.smoothing)
+                                       a.smoothing, a.performance)
     r["seconds"] = round(time.time() - t0, 1)
     write_json(out / "results.json", r)
-    overview_plot(r, out / "overview.png")
+    if r["real"]:
+        overview_plot(r, out / "overview.png")
     md = results_md(r)
     (out / "results.md").write_text(md + "\n")
     print(md)

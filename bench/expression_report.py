@@ -119,7 +119,7 @@ def results_md(r: dict) -> str:
             f"commit {r['git_commit']}; {r['seconds']} s.", "",
             "Bundles: " + ", ".join(f"`{k}` = {v}" for k, v in r["bundles"].items()), "",
             f"Reference: {r['definitions']['reference']}.", ""]
-    return "\n".join(head + real_md(r) + synth_md(r))
+    return "\n".join(head + (real_md(r) if r["real"] else []) + synth_md(r))
 
 
 # ---------------------------------------------------------------------------------- plots

@@ -141,25 +141,43 @@ def geometry_error(bundle, tracked, gt_expr: np.ndarray) -> dict:
             "per_region": region_vertex_error(tracked.G, G_ref, regions, tracked.found)}
 
 
+def default_performance() -> str:
+    """``crowd`` (dense blinks, half blinks, winks) where the studio has it, else ``mixed``."""
+    from studio.performance import KINDS
+
+    return "crowd" if "crowd" in KINDS else "mixed"
+
+
+def ensure_clip(cache: Path, person: int, room: str, frames: int, kind: str) -> Path:
+    from studio.capture import capture_wild
+
+    path = cache / f"wild_p{person}_{room}_{kind}_{frames}"
+    if not (path / "manifest.json").exists():
+        capture_wild(person, room, frames, path, kind=kind)
+    return path
+
+
 def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: int, cache: Path,
-                  detector: str, device: str, smoothing: float, log=print) -> dict:
+                  detector: str, device: str, smoothing: float, kind: str | None = None, log=print) -> dict:
     from models.landmarks import TrackingLandmarks, make_detector
 
-    from .table1 import ensure_wild
     from .track_eval import SimulatedDetector
+
+    kind = kind or default_performance()
 
     out: dict = {}
     for person in persons:
         for room in rooms:
             key = f"p{person}_{room}"
             log(f"[expression_fidelity] synthetic {key}")
-            cap = load_capture(ensure_wild(cache, person, room, frames))
+            cap = load_capture(ensure_clip(cache, person, room, frames, kind))
             video = cap.video_frames()
             fps = float(cap.manifest.get("fps", 30))
             gt_lm = cap.gt["landmarks"][:, 0]
             gt_expr = cap.gt["expr"]
             names = _gt_names(gt_expr.shape[1])
-            clip = {"person": person, "room": room, "frames": len(video), "detector": detector, "bundles": {}}
+            clip = {"person": person, "room": room, "performance": kind, "frames": len(video), "detector": detector,
+                    "bundles": {}}
             for label, bundle in bundles.items():
                 if avatar_person(bundle) == person:
                     clip["note"] = f"person {person} is the avatar of {label}: not held out for it"

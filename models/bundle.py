@@ -96,6 +96,8 @@ def save(bundle: AvatarBundle, path: str | Path, provenance: dict | None = None,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "provenance": provenance or bundle.manifest.get("provenance", {}),
         }
+        if bundle.cfg.expr_dim:  # names of the expression head's outputs, in order
+            manifest["expression_names"] = list(bundle.manifest.get("expression_names", ()))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         replace_folder(tmp, path)
     except BaseException:

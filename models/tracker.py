@@ -100,6 +100,8 @@ class Tracker:
         self.smoother = C.BoxSmoother(smoothing)
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
+        self.last_expr: torch.Tensor | None = None  # the expression head's last answer (B, K)
+        self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
         self._lock = threading.RLock()
         self._base = self.weights()
@@ -166,7 +168,7 @@ class Tracker:
         runs between the encoder and the decoder (the output filter)."""
         b = self.bundle
         t0 = time.perf_counter()
-        z, H = b.i2znet(crops, keypoints)
+        z, H, self.last_expr = b.i2znet(crops, keypoints, return_expr=True)  # e (B, K) or None
         if post is not None:
             z, H = post(z, H)
         t1 = time.perf_counter()
@@ -234,12 +236,14 @@ class Tracker:
         lm = project(G[:, self.landmark_ids].double(), Hf)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
         message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
-        expressions = self.expressions.update(face.points, ts)
+        expressions, names = self.expressions.update(face.points, ts), self.expressions.names
+        if self.last_expr is not None:  # the encoder's expression head (crowd-trained) wins over the landmark rule
+            expressions, names = self.last_expr[0].float().cpu().numpy(), self.expression_names
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
             texture, lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
-            expressions=expressions, expression_names=self.expressions.names,
+            expressions=expressions, expression_names=names,
         )
 
     def fall_back_to_cpu(self, why: str) -> None:

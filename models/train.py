@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import bundle as B
@@ -50,6 +51,10 @@ class TrainConfig:
     l_view: float = 0.5
     l_heat: float = 1.0  # heatmap supervision of a learned (not pretrained) hourglass stream
     keypoint_noise: float = 0.01  # detector noise, fraction of the crop box side
+    # per-region detector noise (jaw, brows, nose, eyes, mouth as models.face_signals.REGIONS),
+    # fractions of the box side; empty = keypoint_noise everywhere. bench.detector_jitter measures it
+    keypoint_noise_regions: tuple[tuple[str, float], ...] = ()
+    l_e: float = 5.0  # named expression weights (binary cross-entropy), when the I2ZNet has an expression head
     box_jitter: float = 0.04  # crop box shift/scale jitter, fraction of the side
     colour_jitter: float = 0.1  # mild gain/offset augmentation per channel
     seed: int = 0
@@ -213,9 +218,19 @@ def make_crop(image: np.ndarray, landmarks: np.ndarray, S: int, rng: np.random.G
         side = box[2]
         box = box + np.array([*rng.normal(0, cfg.box_jitter * side, 2), 0.0])
         box[2] *= float(np.exp(rng.normal(0, cfg.box_jitter)))
-        kp = landmarks + rng.normal(0, cfg.keypoint_noise * side, landmarks.shape)
+        kp = landmarks + rng.normal(0, 1, landmarks.shape) * (keypoint_sigma(cfg) * side)[:, None]
     img = C.crop(image, box, S)
     return img, C.to_crop(kp, box, S), C.to_crop(landmarks, box, S)
+
+
+def keypoint_sigma(cfg: TrainConfig) -> np.ndarray:
+    """Per-point training noise std as a fraction of the box side. -> (68,)"""
+    from .face_signals import REGIONS
+
+    sig = np.full(68, cfg.keypoint_noise, np.float64)
+    for region, s in cfg.keypoint_noise_regions:
+        sig[list(REGIONS[region])] = s
+    return sig
 
 
 def load_dam_checkpoint(bundle: B.AvatarBundle, path: str | Path) -> B.AvatarBundle:
@@ -235,13 +250,19 @@ def require_encoder(bundle: B.AvatarBundle) -> None:
                          "or --dam-checkpoint WORK/dam.pt on the command line)")
 
 
-def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
-    """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history."""
+def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path,
+              z_targets: torch.Tensor | None = None, e_targets: torch.Tensor | None = None) -> dict:
+    """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history.
+
+    ``z_targets`` (len(data), Z) replace the DAM codes of the captured person (the crowd's
+    retargeted codes, :mod:`studio.retarget`); ``e_targets`` (len(data), expr_dim) in [0, 1]
+    supervise the expression head with a binary cross-entropy weighted ``cfg.l_e``."""
     require_encoder(bundle)
     net, dam = bundle.i2znet, bundle.dam
     S = bundle.cfg.crop_size
     dam.eval().requires_grad_(False)
-    z_gt_all = dam_codes(bundle, data)
+    z_gt_all = dam_codes(bundle, data) if z_targets is None else z_targets
+    learn_e = e_targets is not None and net.head_e is not None
     torch.manual_seed(cfg.seed + 1)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=cfg.i2z_lr)
@@ -255,11 +276,13 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
     learn_heat = net.hourglass is not None and any(p.requires_grad for p in net.hourglass.parameters())
     if learn_heat:
         hist.setdefault("heat", [])
+    if learn_e:
+        hist.setdefault("expr", [])
     net.train()
     bar = tqdm(range(start, cfg.i2z_steps), initial=start, total=cfg.i2z_steps, desc="I2ZNet", unit="step")
     for step in bar:
         rows = rng.integers(0, len(data), cfg.i2z_batch)
-        crops, kps, gts, zgt = [], [], [], []
+        crops, kps, gts, zgt, egt = [], [], [], [], []
         for r in rows:
             c, t = data.index[r]
             for v in rng.choice(data.views(c), size=2, replace=data.views(c) < 2):
@@ -269,16 +292,23 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
                 kps.append(kp)
                 gts.append(gt)
                 zgt.append(z_gt_all[r])
+                if learn_e:
+                    egt.append(e_targets[r])
         x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().contiguous()
         K = torch.from_numpy(np.stack(kps)).float()
         K_gt = torch.from_numpy(np.stack(gts)).float()
         z_gt = torch.stack(zgt)
-        z, H, heat = net(x, K, return_heatmaps=True)
+        z, H, e, heat = net(x, K, return_heatmaps=True, return_expr=True)
         G = dam.decode_geometry(z)
         l_z = z_loss(z, z_gt)
         l_H = pose_loss(H, G[:, lmk], K_gt)
         l_view = view_loss(z[0::2], z[1::2])
         loss = cfg.l_z * l_z + cfg.l_H * l_H + cfg.l_view * l_view
+        if learn_e:
+            # weights in [0, 1]: BCE (an L1 loss would pull the mostly-zero weights to their median, 0)
+            l_e = F.binary_cross_entropy(e.clamp(1e-6, 1 - 1e-6), torch.stack(egt).float())
+            loss = loss + cfg.l_e * l_e
+            hist["expr"].append(float(l_e.detach()))
         if learn_heat:
             target = keypoints_to_heatmaps(K_gt, heat.shape[-1], S / heat.shape[-1], bundle.cfg.heatmap_sigma)
             l_heat = (heat - target).square().sum((2, 3)).mean()  # per-map squared error, mean over maps
@@ -291,7 +321,8 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
         sched.step()
         for k, v in (("total", loss), ("z", l_z), ("H", l_H), ("view", l_view)):
             hist[k].append(float(v.detach()))
-        bar.set_postfix(loss=f"{hist['total'][-1]:.3f}", z=f"{hist['z'][-1]:.3f}", H=f"{hist['H'][-1]:.2f}")
+        bar.set_postfix(loss=f"{hist['total'][-1]:.3f}", z=f"{hist['z'][-1]:.3f}", H=f"{hist['H'][-1]:.2f}",
+                        **({"e": f"{hist['expr'][-1]:.3f}"} if learn_e else {}))
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.i2z_steps:
             _save_ckpt(ckpt, model=net.state_dict(), opt=opt.state_dict(), hist=hist, step=step + 1)
     net.eval()

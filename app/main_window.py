@@ -22,6 +22,7 @@ from .views.avatar_view import AvatarView
 from .views.calibration_panel import CalibrationPanel
 from .views.camera_view import CameraView
 from .views.controls import Controls
+from .views.expression_bars import ExpressionBars
 from .views.messages import Banner, Notifier
 from .views.outputs_panel import OutputsPanel
 from .views.plots import PlotsView
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self.controls = Controls(list_cameras() if cameras is None else cameras, ROOM_NAMES, cuda)
         self.calib_panel = CalibrationPanel()
         self.outputs_panel = OutputsPanel()
+        self.expressions = ExpressionBars()
         self.banner = Banner()
         self.status = StatusBar()
         self.setStatusBar(self.status)
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.addWidget(self.calib_panel)
+        sl.addWidget(self.expressions)
         sl.addWidget(self.outputs_panel)
         sl.addWidget(self.controls)
         scroll = QScrollArea()
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         s, c, ctl, p = self.session, self.controller, self.controls, self.profiles_menu
         s.packet.connect(c.on_packet)
+        s.packet.connect(self.expressions.add)
         s.source_event.connect(c.on_source_event)
         s.calib_state.connect(c.on_calib_state)
         s.calib_progress.connect(self.calib_panel.set_progress)

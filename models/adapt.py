@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from .camera import project, view_direction
 from .color import ColorCorrection
 from .dam import DeepAppearanceModel
+from .face_signals import AGREEMENT_SIGNALS, expression_agreement
 from .i2znet import I2ZNet
 from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss, temporal_loss
 from .metrics import G_TEMPORAL_OFFSET, temporal_stability
@@ -82,6 +83,7 @@ class AdaptConfig:
     holdout: float = 0.2  # last fraction of the recording kept for validation
     min_gain: float = 0.01  # accept only if held-out L_DA drops by at least 1 %
     max_landmark_worsening: float = 0.05  # ... and landmark error grows by at most 5 %
+    max_expression_drop: float = 0.15  # ... and no expression group's r with the detector drops by more
     seed: int = 0
     grad_clip: float = 5.0
     keep_rejected: bool = False  # benchmarks: return the weights even when the verdict rejects them
@@ -230,22 +232,27 @@ def evaluate(model: _DAModel, rec: Recording, batch: int = 16) -> dict:
     if len(starts) == 0:
         return {"da": math.nan, "temporal": math.nan, "landmark_error": math.nan, "pairs": 0}
     da = _pair_means(model, rec, starts, batch)["da"]
-    Gs, errs = [], []
+    Gs, errs, Ls = [], [], []
     for k in range(0, len(rec), batch):
         crops, K = rec.crops[k:k + batch], rec.keypoints[k:k + batch]
         G, H, *_ = model.forward(crops, K)
         v = rec.valid[k:k + batch]
-        e = (project(G[:, model.lmk], H) - torch.nan_to_num(K)).norm(dim=-1).mean(-1)
+        L = project(G[:, model.lmk], H)  # (b, 68, 2) crop px
+        e = (L - torch.nan_to_num(K)).norm(dim=-1).mean(-1)
         errs += e[v].tolist()
         Gs.append(G.cpu())
+        Ls.append(torch.where(v[:, None, None], L, torch.nan).detach().cpu())
     G_all = torch.cat(Gs)[rec.valid.cpu()]
     temporal = temporal_stability(G_all, offset=G_TEMPORAL_OFFSET) if len(G_all) >= 3 else math.nan
+    agree = expression_agreement(torch.cat(Ls).numpy(), rec.keypoints.cpu().numpy())
     return {"da": da, "temporal": temporal, "landmark_error": float(np.mean(errs)),
-            "pairs": int(len(starts))}
+            "pairs": int(len(starts)), **{f"r_{g}": r for g, r in agree.items()}}
 
 
 def verdict(before: dict, after: dict, cfg: AdaptConfig) -> tuple[bool, str]:
-    """Accept only if the held-out L_DA drops by ``min_gain`` and landmarks do not get worse."""
+    """Accept only if the held-out L_DA drops by ``min_gain``, landmarks do not get worse and no
+    expression group (eyes, mouth, brows: r of the model's signals with the detector's, where the
+    detector's vary) loses more than ``max_expression_drop``."""
     if not math.isfinite(after.get("da", math.nan)):
         return False, "no held-back frame pair with a face to check the adapted model on"
     gain = (before["da"] - after["da"]) / max(before["da"], 1e-12)
@@ -256,6 +263,11 @@ def verdict(before: dict, after: dict, cfg: AdaptConfig) -> tuple[bool, str]:
     if worse > cfg.max_landmark_worsening:
         return False, (f"landmark error on held-back frames got worse ({before['landmark_error']:.2f} -> "
                        f"{after['landmark_error']:.2f} px)")
+    for g in AGREEMENT_SIGNALS:
+        b, a = before.get(f"r_{g}", math.nan), after.get(f"r_{g}", math.nan)
+        if math.isfinite(b) and (not math.isfinite(a) or a < b - cfg.max_expression_drop):
+            return False, (f"the adapted model follows the {g} less well on held-back frames (agreement with "
+                           f"the detector r {b:.2f} -> {a:.2f})")
     return True, (f"held-back DA loss {before['da']:.4g} -> {after['da']:.4g} ({100 * gain:.1f} % better), "
                   f"landmark error {before['landmark_error']:.2f} -> {after['landmark_error']:.2f} px")
 

@@ -134,3 +134,42 @@ def event_f1(pred: np.ndarray, ref: np.ndarray, tol: int = 2) -> dict[str, float
     rec = tp / len(ref) if ref else 0.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec > 0 else 0.0
     return {"precision": prec, "recall": rec, "f1": f1, "n_pred": len(pred), "n_ref": len(ref)}
+
+
+AGREEMENT_SIGNALS = {"eyes": ("eye_open_l", "eye_open_r"), "mouth": ("mouth_open", "mouth_width"),
+                     "brows": ("brow_height",)}
+
+
+def robust_noise(x: np.ndarray) -> float:
+    """Frame-to-frame white-noise std of a track from its second difference (robust to blinks):
+    median(|x_{t+1} - 2 x_t + x_{t-1}|) / 0.6745 / sqrt(6). NaN with < 5 finite triples."""
+    x = np.asarray(x, np.float64)
+    d2 = x[2:] - 2 * x[1:-1] + x[:-2]
+    d2 = d2[np.isfinite(d2)]
+    return float(np.median(np.abs(d2)) / 0.6745 / np.sqrt(6.0)) if len(d2) >= 5 else float("nan")
+
+
+def expression_agreement(pred: np.ndarray, ref: np.ndarray, min_snr: float = 2.0) -> dict[str, float]:
+    """Pearson r between a model's and a detector's expression signals per group (eyes, mouth,
+    brows; the mean r of the group's signals), on the frames where both have points.
+
+    A signal counts only where the detector's track varies above its own jitter (std >
+    ``min_snr`` x :func:`robust_noise`): a held-back stretch without a blink says nothing about
+    blinks, and r of two noise tracks would be noise. Groups with no such signal are NaN.
+    pred, ref (N, 68, 2) -> {"eyes": r, "mouth": r, "brows": r}.
+    """
+    sp, sr = face_signals(pred), face_signals(ref)
+    out = {}
+    for group, names in AGREEMENT_SIGNALS.items():
+        rs = []
+        for n in names:
+            ref_n = sr[n][np.isfinite(sr[n])]
+            if len(ref_n) < 8:
+                continue
+            noise = robust_noise(sr[n])
+            if not (np.std(ref_n) > min_snr * noise):
+                continue
+            r = pearson(sp[n], sr[n])
+            rs.append(0.0 if not np.isfinite(r) else r)  # a model signal with no variation agrees with nothing
+        out[group] = float(np.mean(rs)) if rs else float("nan")
+    return out

@@ -29,9 +29,12 @@ def outcome_text(out: CalibOutcome) -> str:
             "cancelled": "Calibration cancelled.", "failed": "Calibration failed."}.get(out.verdict, out.verdict)
     lines = [head, out.reason]
     if out.before and out.after:
-        figures = (("da", "DA loss"), ("temporal", "temporal stability"), ("landmark_error", "landmark error px"))
+        figures = (("da", "DA loss"), ("temporal", "temporal stability"), ("landmark_error", "landmark error px"),
+                   ("r_eyes", "eyes agree with detector (r)"), ("r_mouth", "mouth agrees (r)"),
+                   ("r_brows", "brows agree (r)"))
         for k, label in figures:
-            if k in out.before:
+            b = out.before.get(k)
+            if k in out.before and (k in ("da", "temporal", "landmark_error") or (b is not None and b == b)):
                 lines.append(f"{label}: {_fmt(out.before.get(k))} \u2192 {_fmt(out.after.get(k))}")
     if out.profile:
         lines.append(f"saved as room profile \u201c{out.profile}\u201d")

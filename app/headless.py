@@ -2,7 +2,9 @@
 
 Writes FPS, per-stage latency p50/p95, frames dropped (and, with ``--calibrate``, the
 calibration's before/after/verdict plus the figures measured while it ran) to ``--json``,
-and per-frame tracks to ``--tracks``.
+and per-frame tracks to ``--tracks``; ``--progress`` appends running figures every few seconds
+and ``--seconds`` ends the run by the clock (soaks: ``bench.soak``). Nothing kept grows per frame
+unless ``--tracks`` asks for every frame (issue 16).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .outputs.hub import outputs_from_args
 from .packets import STAGES, CalibOutcome, TrackPacket
 from .pipeline import Pipeline
 from .profiles import ProfileStore
+from .progress import ProgressLog
 from .setup import apply_profile, build_tracker, resolve_source
 from .sources import SourceUnavailable, make_source
 from .stats import StageStats
@@ -40,20 +43,24 @@ KEYS = (*STAGES, "total", "latency")
 
 
 class _Phase:
-    """Figures of one phase of the run (all frames, or while a calibration runs)."""
+    """Figures of one phase of the run (all frames, or while a calibration runs); bounded memory
+    however long the run (first/last time stamp and a count, :class:`StageStats` streams)."""
 
     def __init__(self) -> None:
-        self.stats, self.t, self.dropped0, self.dropped1 = StageStats(), [], None, 0
+        self.stats, self.n, self.t0, self.t1 = StageStats(), 0, 0.0, 0.0
+        self.dropped0: int | None = None
+        self.dropped1 = 0
 
     def add(self, p: TrackPacket) -> None:
         self.stats.add(p.timings)
-        self.t.append(p.t_done)
+        self.t0 = p.t_done if self.n == 0 else self.t0
+        self.t1, self.n = p.t_done, self.n + 1
         self.dropped0 = p.dropped if self.dropped0 is None else self.dropped0
         self.dropped1 = p.dropped
 
     def summary(self) -> dict:
-        n = len(self.t)
-        fps = (n - 1) / (self.t[-1] - self.t[0]) if n > 1 and self.t[-1] > self.t[0] else 0.0
+        n = self.n
+        fps = (n - 1) / (self.t1 - self.t0) if n > 1 and self.t1 > self.t0 else 0.0
         lat = self.stats.summary(KEYS)
         return {"frames": n, "fps": fps, "latency_ms": lat,
                 "tracker_fps": 1e3 / lat["total"]["mean"] if lat["total"]["mean"] else 0.0,
@@ -96,7 +103,7 @@ def run_headless(args) -> int:
     stop = threading.Event()
     cap_thread = threading.Thread(target=capture.run, args=(stop,), name="capture", daemon=True)
     allp, during = _Phase(), _Phase()
-    tracks = TrackWriter(getattr(source, "fps", 30.0), spec.kind == "video")
+    tracks = TrackWriter(getattr(source, "fps", 30.0), spec.kind == "video", keep=bool(args.tracks))
     calib: dict = {}
 
     def on_packet(p: TrackPacket) -> None:
@@ -141,10 +148,13 @@ def run_headless(args) -> int:
     loop.set_threads()
     t0 = time.perf_counter()
     cap_thread.start()
+    progress = ProgressLog(getattr(args, "progress", None), getattr(args, "progress_every", 5.0))
+    seconds = getattr(args, "seconds", None)
     while True:
         loop.step(timeout=0.2)
+        progress.tick(loop.processed, capture.frames, mailbox.dropped + loop.capped)
         calibrating = args.calibrate and ("outcome" not in calib)
-        if loop.processed >= args.frames and not calibrating:
+        if (loop.processed >= args.frames or (seconds and time.perf_counter() - t0 >= seconds)) and not calibrating:
             break
         if not cap_thread.is_alive() and not mailbox.peek_pending():
             if capture.state == "unavailable":
@@ -154,6 +164,7 @@ def run_headless(args) -> int:
             if calibrating and "thread" in calib:
                 calib["thread"].join()
             break
+    progress.tick(loop.processed, capture.frames, mailbox.dropped + loop.capped, final=True)
     stop.set()
     mailbox.close()
     cap_thread.join(timeout=5)

@@ -1,4 +1,4 @@
-"""Running figures: FPS, per-stage latency percentiles, rolling temporal stability (Eq. 10)."""
+"""Running figures: FPS, per-stage latency percentiles (bounded memory), rolling temporal stability (Eq. 10)."""
 
 from __future__ import annotations
 
@@ -24,24 +24,96 @@ class FpsMeter:
         return (len(self._t) - 1) / max(self._t[-1] - self._t[0], 1e-9)
 
 
-class StageStats:
-    """Collects per-stage milliseconds; ``summary()`` gives p50/p95/mean per stage."""
+class StreamingQuantiles:
+    """p50/p95/mean of a stream of non-negative values (milliseconds) in bounded memory.
 
-    def __init__(self) -> None:
-        self.values: dict[str, list[float]] = {}
+    The first ``exact`` values are kept as they are, and then ``percentile`` is numpy's (linear
+    interpolation). Beyond that they move into a histogram of ``bins`` log-spaced bins from ``lo``
+    to ``hi`` (ratio ``r`` between edges, 1.01 by default): memory stops growing (~17 KB), and a
+    percentile is interpolated inside its bin, so it is off by at most ``r - 1`` (1 %) relative
+    (values below ``lo`` count as ``lo``, above ``hi`` as ``hi``; the result is clamped to the
+    exact min and max). ``n``, ``mean``, ``min`` and ``max`` stay exact.
+    """
+
+    def __init__(self, exact: int = 2048, lo: float = 1e-3, hi: float = 1e6, r: float = 1.01) -> None:
+        self.exact, self.lo, self.hi = int(exact), float(lo), float(hi)
+        self._log_r = math.log(r)
+        self.bins = int(math.ceil(math.log(self.hi / self.lo) / self._log_r)) + 1
+        self._values: list[float] | None = []
+        self._hist: np.ndarray | None = None
+        self.n, self.total = 0, 0.0
+        self.min, self.max = math.inf, -math.inf
+
+    def add(self, v: float) -> None:
+        v = float(v)
+        self.n += 1
+        self.total += v
+        self.min, self.max = min(self.min, v), max(self.max, v)
+        if self._values is not None:
+            self._values.append(v)
+            if len(self._values) > self.exact:
+                self._hist = np.zeros(self.bins, np.int64)
+                np.add.at(self._hist, self._bin(np.asarray(self._values)), 1)
+                self._values = None
+        else:  # scalar path: math, not numpy (~10x cheaper per value)
+            x = math.log(min(max(v, self.lo), self.hi) / self.lo) / self._log_r
+            self._hist[min(int(x), self.bins - 1)] += 1  # type: ignore[index]
+
+    def _bin(self, v: np.ndarray) -> np.ndarray:
+        x = np.log(np.clip(v, self.lo, self.hi) / self.lo) / self._log_r
+        return np.minimum(x.astype(np.int64), self.bins - 1)
+
+    def _kth(self, cum: np.ndarray, k: int) -> float:
+        """Estimate of the k-th smallest value (0-based) from the cumulative bin counts."""
+        b = int(np.searchsorted(cum, k, side="right"))
+        start = int(cum[b - 1]) if b else 0
+        frac = (k - start + 0.5) / (int(cum[b]) - start)
+        return self.lo * math.exp((b + frac) * self._log_r)
+
+    def percentile(self, q: float) -> float | None:
+        if not self.n:
+            return None
+        if self._values is not None:
+            return float(np.percentile(np.asarray(self._values, np.float64), q))
+        if q <= 0 or q >= 100:
+            return self.min if q <= 0 else self.max
+        cum = np.cumsum(self._hist)
+        rank = q / 100.0 * (self.n - 1)
+        k = int(math.floor(rank))
+        a = self._kth(cum, k)
+        v = a if k + 1 >= self.n else a + (rank - k) * (self._kth(cum, k + 1) - a)
+        return float(min(max(v, self.min), self.max))
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n if self.n else None
+
+    def nbytes(self) -> int:
+        """Memory held by the values (list of floats, or the histogram)."""
+        return self._hist.nbytes if self._hist is not None else 32 * len(self._values or [])
+
+
+class StageStats:
+    """Collects per-stage milliseconds; ``summary()`` gives p50/p95/mean/n per stage over every
+    value added, in bounded memory (:class:`StreamingQuantiles`; exact up to ``exact`` values)."""
+
+    def __init__(self, exact: int = 2048) -> None:
+        self.exact = exact
+        self.streams: dict[str, StreamingQuantiles] = {}
 
     def add(self, timings: dict[str, float]) -> None:
         for k, v in timings.items():
             if v is not None and math.isfinite(v):
-                self.values.setdefault(k, []).append(float(v))
+                s = self.streams.get(k)
+                if s is None:
+                    s = self.streams[k] = StreamingQuantiles(self.exact)
+                s.add(v)
 
     def summary(self, keys: tuple[str, ...] | None = None) -> dict[str, dict[str, float | None]]:
         out: dict[str, dict[str, float | None]] = {}
-        for k in keys if keys is not None else tuple(self.values):
-            v = np.asarray(self.values.get(k, []), np.float64)
-            out[k] = {"p50": float(np.percentile(v, 50)) if len(v) else None,
-                      "p95": float(np.percentile(v, 95)) if len(v) else None,
-                      "mean": float(v.mean()) if len(v) else None, "n": int(len(v))}
+        for k in keys if keys is not None else tuple(self.streams):
+            s = self.streams.get(k) or StreamingQuantiles(1)
+            out[k] = {"p50": s.percentile(50), "p95": s.percentile(95), "mean": s.mean, "n": s.n}
         return out
 
 

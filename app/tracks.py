@@ -5,6 +5,12 @@ Arrays (N = frames tracked):
 ``found`` (N,) bool; ``H`` (N, 6) float32 pose in frame pixels (f, rx, ry, rz, tx, ty);
 ``z`` (N, Z) float32 latent code; ``timestamp`` (N,) float64 seconds (video: frame / fps);
 ``frame`` (N,) int64 frame number in the source (video position, else capture counter).
+
+Rows are copied into preallocated float32 blocks of :data:`BLOCK` frames (~1.1 KB a frame with
+Z = 128), never kept as the tracker's arrays: those are views of torch tensors (each keeps its
+tensor alive), and keeping three of them a frame grew RSS by ~100 KB a frame in a plain
+tracking loop (tiny profile, 3000 frames; the numbers themselves are ~2 KB), the bulk of the
+headless run's growth in issue 16. With ``keep=False`` (no ``--tracks``) nothing per frame is kept.
 """
 
 from __future__ import annotations
@@ -15,39 +21,57 @@ import numpy as np
 
 from .packets import TrackPacket
 
+BLOCK = 4096  # frames per block of rows
+
 
 class TrackWriter:
-    """Collects tracks from packets and writes them as one ``.npz``."""
+    """Collects tracks from packets (``keep``) and writes them as one ``.npz``; counts found faces."""
 
-    def __init__(self, fps: float, video: bool) -> None:
-        self.fps, self.video = float(fps or 30.0), video
-        self.rows: list[tuple] = []
+    def __init__(self, fps: float, video: bool, keep: bool = True) -> None:
+        self.fps, self.video, self.keep = float(fps or 30.0), video, keep
+        self.n = 0
         self.found_count = 0
         self._t0: float | None = None
-        self._z_dim = 0
+        self._z_dim: int | None = None
+        self._blocks: list[dict[str, np.ndarray]] = []
+
+    def _block(self, z_dim: int) -> dict[str, np.ndarray]:
+        return {"landmarks": np.full((BLOCK, 68, 2), np.nan, np.float32), "found": np.zeros(BLOCK, bool),
+                "H": np.full((BLOCK, 6), np.nan, np.float32), "z": np.full((BLOCK, z_dim), np.nan, np.float32),
+                "timestamp": np.zeros(BLOCK, np.float64), "frame": np.zeros(BLOCK, np.int64)}
 
     def add(self, p: TrackPacket) -> None:
         r = p.result
         if self._t0 is None:
             self._t0 = p.t_capture
-        frame = p.position if self.video and p.position >= 0 else p.index
-        ts = frame / self.fps if self.video else p.t_capture - self._t0
-        if r.found:
-            self.found_count += 1
+        self.found_count += bool(r.found)
+        if not self.keep:
+            self.n += 1
+            return
+        if r.found and self._z_dim is None:
             self._z_dim = len(r.z)
-        self.rows.append((frame, ts, r.found, r.landmarks, r.H_frame, r.z))
+            for b in self._blocks:  # blocks made before the first face: give them the z width
+                b["z"] = np.full((BLOCK, self._z_dim), np.nan, np.float32)
+        i = self.n % BLOCK
+        if i == 0:
+            self._blocks.append(self._block(self._z_dim or 0))
+        b = self._blocks[-1]
+        frame = p.position if self.video and p.position >= 0 else p.index
+        b["frame"][i] = frame
+        b["timestamp"][i] = frame / self.fps if self.video else p.t_capture - self._t0
+        if r.found:
+            b["found"][i] = True
+            b["landmarks"][i], b["H"][i], b["z"][i] = r.landmarks, r.H_frame, r.z
+        self.n += 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The tracks so far (N rows each; empty without ``keep``)."""
+        z_dim = self._z_dim or 0
+        blocks = self._blocks or [self._block(z_dim)]
+        return {k: np.concatenate([b[k] for b in blocks])[: self.n if self.keep else 0] for k in blocks[0]}
 
     def save(self, path: str | Path) -> Path:
-        n, Z = len(self.rows), self._z_dim
-        lm = np.full((n, 68, 2), np.nan, np.float32)
-        H = np.full((n, 6), np.nan, np.float32)
-        z = np.full((n, Z), np.nan, np.float32)
-        for i, (_, _, found, L, h, zz) in enumerate(self.rows):
-            if found:
-                lm[i], H[i], z[i] = L, h, zz
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, landmarks=lm, found=np.array([r[2] for r in self.rows], bool), H=H, z=z,
-                 timestamp=np.array([r[1] for r in self.rows], np.float64),
-                 frame=np.array([r[0] for r in self.rows], np.int64))
+        np.savez(path, **self.arrays())
         return path

@@ -53,12 +53,15 @@ def _proc_table() -> dict[int, tuple[int, str]]:
 
 
 def _name(argv: list[str]) -> str:
+    exe = Path(argv[0]).name if argv else "?"
+    if not exe.startswith("python"):
+        return exe  # e.g. the xvfb-run shell script, whose arguments name the app too
     for h in HELPERS:
         if h in argv:
             return h.split(".", 1)[1]
     if any(a.endswith(("launcher.py", "bench.soak_window")) for a in argv):
         return "app"
-    return Path(argv[0]).name if argv else "?"
+    return exe
 
 
 def _status(pid: int) -> tuple[float | None, int | None]:

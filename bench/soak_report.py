@@ -56,12 +56,13 @@ def plot(report: dict, path: Path, title: str = "") -> None:
     ax[0].plot(t, [x["rss_total_mb"] for x in samples], color="k", lw=1.8, label="total")
     for n in names:
         ax[0].plot(t, [x["procs"].get(n, {}).get("rss_mb", np.nan) for x in samples], lw=1.2, label=n)
-    ax[0].axvline(report["warmup_s"] / 60.0, color="0.6", ls=":", lw=1)
+    s = report["summary"]
+    ax[0].axvline((s.get("tracking_from_s", 0.0) + report["warmup_s"]) / 60.0, color="0.6", ls=":", lw=1)
     ax[0].set_ylabel("RSS (MB)")
     ax[0].legend(fontsize=8, loc="best")
     tot = report["summary"].get("rss", {}).get("total", {})
     k = _f(tot.get("slope_after_warmup_mb_per_min"), "{:+.2f}")
-    ax[0].set_title(f"{title or 'soak'}  (total RSS slope after warm-up {k} MB/min)", fontsize=10)
+    ax[0].set_title(f"{title or 'soak'}\ntotal RSS slope after warm-up (dotted line): {k} MB/min", fontsize=10)
     ax[1].plot(t, [np.nan if x.get("fps") is None else x["fps"] for x in samples], color="tab:blue", lw=1)
     ax[1].set_ylabel("FPS")
     ax[2].plot(t, [x["fds_total"] for x in samples], color="tab:green", lw=1)

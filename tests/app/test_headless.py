@@ -49,6 +49,11 @@ def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
     assert t["landmarks"].shape == (n, 68, 2) and t["H"].shape == (n, 6) and t["z"].shape == (n, 16)
     assert t["timestamp"].shape == (n,) and np.all(np.diff(t["timestamp"]) > 0)
     assert np.isfinite(t["landmarks"]).all()
+    names = list(t["expression_names"])  # the tiny bundle has no expression head: the landmark rule names them
+    assert "eyeBlinkLeft" in names and "jawOpen" in names
+    assert t["expressions"].shape == (n, len(names)) and np.isfinite(t["expressions"]).all()
+    assert ((t["expressions"] >= 0) & (t["expressions"] <= 1)).all()
+    assert t["gaze"].shape == (n, 2, 2) and np.isnan(t["gaze"]).all()  # no model estimates gaze yet
 
 
 @pytest.fixture()

@@ -179,10 +179,11 @@ class I2ZNet(nn.Module):
         pz, ph = [], []
         for i, net in zip(self.levels, self.level_nets):
             feat = taps[i]
-            h = F.adaptive_max_pool2d(heat, feat.shape[-2:]) if heat is not None else None
+            size = (int(feat.shape[-2]), int(feat.shape[-1]))  # plain ints: an ONNX export keeps the pool static
+            h = F.adaptive_max_pool2d(heat, size) if heat is not None else None
             a, b = net(feat, h)
             if heat_z is not heat:  # z from keypoints_z, H from keypoints
-                a, _ = net(feat, F.adaptive_max_pool2d(heat_z, feat.shape[-2:]))
+                a, _ = net(feat, F.adaptive_max_pool2d(heat_z, size))
             pz.append(a)
             ph.append(b)
         fz = torch.cat(pz, 1)  # (B, levels * p_dim)

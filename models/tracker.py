@@ -21,7 +21,8 @@ import torch
 
 from . import crop as C
 from .bundle import AvatarBundle
-from .camera import crop_to_frame, frame_to_crop, project, view_direction
+from .camera import crop_to_frame, frame_to_crop, project
+from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
 from .landmark_expressions import LandmarkExpressions
 from .topology import canonical_landmarks_2d
@@ -83,10 +84,13 @@ class Tracker:
     mode) or anything with ``update(frame) -> Face | None`` and ``n_faces_last_detection``.
     ``smoothing`` in [0, 0.95] sets both the crop-box smoothing and the strength of the output
     filter (0 = the raw per-frame answer of the networks).
+    ``infer_backend`` picks the per-frame inference path (:mod:`models.fast_infer`): ``torch``,
+    ``onnx``, ``script`` or ``auto``; None reads ``ROOMFIT_INFER`` (default ``auto``: ONNX Runtime
+    for the encoder on the CPU when it is installed, else torch).
     """
 
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
-                 smoothing: float = 0.5, texture_every: int = 1) -> None:
+                 smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None) -> None:
         self.device = pick_device(device) if isinstance(device, str) else device
         self.bundle = bundle.to(self.device)
         self.cfg = bundle.cfg
@@ -112,6 +116,9 @@ class Tracker:
         self.texture_every = max(1, int(texture_every))
         self._texture: np.ndarray | None = None  # last corrected texture (3, T, T)
         self._texture_age = 0
+        self.infer_backend = infer_backend
+        # reads bundle.i2znet / dam / color at every call: follows load_adapted (see fast_infer)
+        self.fast = FastInfer(self.bundle, infer_backend, self.device)
 
     # ------------------------------------------------------------------ weights
     def weights(self) -> dict:
@@ -128,6 +135,7 @@ class Tracker:
         t0 = time.perf_counter()
         x = torch.zeros(1, 3, S, S, device=self.device)
         K = torch.from_numpy(canonical_landmarks_2d() * 0.6 * S + S / 2).float()[None].to(self.device)
+        self.fast.prepare(timeout=30.0)  # build the fast graphs now, not on the first camera frames
         try:
             with self._lock:
                 self.infer(x, K, texture=True)
@@ -150,6 +158,8 @@ class Tracker:
             self.bundle.i2znet, self.bundle.color = i2z, color
             self._texture = None  # the colour correction changed: decode a fresh texture next frame
             self.output_filter.reset()  # do not blend the old encoder's answers into the new one's
+            # torch serves the new encoder from the next frame on while the fast graph is rebuilt
+            self.fast.weights_changed()
 
     def revert(self) -> None:
         """Back to the weights the tracker was created with."""
@@ -165,22 +175,11 @@ class Tracker:
     def infer(self, crops: torch.Tensor, keypoints: torch.Tensor | None, texture: bool = True, post=None):
         """Batched E_I + D + C on crops. (B, 3, S, S), (B, 68, 2) -> z, H, G, C(T), timings.
         ``texture=False`` decodes the geometry only (C(T) is None). ``post(z, H) -> (z, H)``
-        runs between the encoder and the decoder (the output filter)."""
-        b = self.bundle
-        t0 = time.perf_counter()
-        z, H, self.last_expr = b.i2znet(crops, keypoints, return_expr=True)  # e (B, K) or None
-        if post is not None:
-            z, H = post(z, H)
-        t1 = time.perf_counter()
-        if texture:
-            G, T = b.dam.decode(z, view_direction(H))
-        else:
-            G, T = b.dam.decode_geometry(z), None
-        t2 = time.perf_counter()
-        T = b.color(T).clamp(0.0, 1.0) if T is not None else None
-        t3 = time.perf_counter()
-        ms = {"encoder": 1e3 * (t1 - t0), "decoder": 1e3 * (t2 - t1), "colour": 1e3 * (t3 - t2)}
-        return z, H, G, T, ms
+        runs between the encoder and the decoder (the output filter). Runs through ``self.fast``
+        (:mod:`models.fast_infer`; the torch backend is the eager code)."""
+        out = self.fast.infer(crops, keypoints, texture=texture, post=post)
+        self.last_expr = self.fast.last_expr  # e (B, K) or None
+        return out
 
     def _filter(self, box: np.ndarray, ts: float):
         """``post`` for :meth:`infer`: the output filter on (z, H) of one frame, pose in frame px."""
@@ -256,6 +255,7 @@ class Tracker:
         self.output_filter.reset()  # the frame is tracked again: do not feed the filter twice
         self.bundle.to(self.device)
         self.landmark_ids = self.landmark_ids.cpu()
+        self.fast = FastInfer(self.bundle, self.infer_backend, self.device)  # the CPU may have a fast path
 
     def reset(self) -> None:
         """Forget the face track (e.g. after a source switch)."""

@@ -15,6 +15,7 @@ correction are kept bit for bit. Keypoint noise per region is the real detector'
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import sys
@@ -57,11 +58,21 @@ def crowd_targets(bundle: B.AvatarBundle, data: LabData, avatar_person: int) -> 
     return z, e
 
 
+def dam_digest(dam: torch.nn.Module) -> str:
+    """sha256 of the DAM's tensors (names, shapes, float32 bytes)."""
+    h = hashlib.sha256()
+    for k, v in sorted(dam.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def cached_targets(bundle: B.AvatarBundle, data: LabData, person: int, path: Path,
                    key: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`crowd_targets`, kept in the work folder for a resumed run on the same captures and
-    avatar (the key is the capture list and the bundle's weight checksum)."""
-    key = [*key, bundle.manifest.get("weights_sha256", ""), str(person)]
+    avatar (the key is the capture list, the avatar person and a digest of the DAM's weights, the
+    only network the targets depend on)."""
+    key = [*key, dam_digest(bundle.dam), str(person)]
     if path.exists():
         saved = torch.load(path, weights_only=True)
         if saved.get("key") == key:
@@ -88,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     if not bundle.manifest.get("has_encoder"):
         raise SystemExit(f"{a.bundle} has no DAM encoder E_X: the retargeted targets need it")
     person = a.avatar_person if a.avatar_person is not None else int(bundle.manifest["provenance"]["person"])
-    with_expression_head(bundle, len(EXPRESSION_NAMES))
+    if bundle.cfg.expr_dim != len(EXPRESSION_NAMES):  # else: continue training a crowd encoder's head
+        with_expression_head(bundle, len(EXPRESSION_NAMES))
     bundle.manifest["expression_names"] = list(arkit_names(EXPRESSION_NAMES))
     regions = ()
     if a.jitter:

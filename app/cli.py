@@ -8,8 +8,8 @@ import sys
 
 from models.config import PROFILES
 
-from .defaults import CALIB_STEPS, TEXTURE_EVERY
-from .detectors import LANDMARK_BACKENDS
+from .pipeline.defaults import CALIB_STEPS, TEXTURE_EVERY
+from .pipeline.detectors import LANDMARK_BACKENDS
 
 EPILOG = """\
 examples:
@@ -117,6 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.tracks or args.json or args.calibrate is not None:
         print("--json, --tracks and --calibrate are headless options; add --headless", file=sys.stderr)
         return 2
-    from .gui import run_gui
+    from .gui.main import run_gui
 
     return run_gui(args)

@@ -22,21 +22,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .adapt_process import AdaptProcess
-from .calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
-from .defaults import CALIB_TRACK_FPS
-from .drawing import FrameDrawer
-from .loops import CaptureLoop, TrackingLoop
-from .mailbox import Mailbox
 from .outputs.hub import outputs_from_args
-from .packets import STAGES, CalibOutcome, TrackPacket
-from .pipeline import Pipeline
-from .profiles import ProfileStore
-from .progress import ProgressLog
-from .setup import apply_profile, build_tracker, resolve_source
+from .pipeline.adapt_process import AdaptProcess
+from .pipeline.calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
+from .pipeline.defaults import CALIB_TRACK_FPS
+from .pipeline.drawing import FrameDrawer
+from .pipeline.frame import Pipeline
+from .pipeline.loops import CaptureLoop, TrackingLoop
+from .pipeline.mailbox import Mailbox
+from .pipeline.packets import STAGES, CalibOutcome, TrackPacket
+from .pipeline.profiles import ProfileStore
+from .pipeline.progress import ProgressLog
+from .pipeline.setup import apply_profile, build_tracker, resolve_source
+from .pipeline.stats import StageStats
+from .pipeline.tracks import TrackWriter
 from .sources import SourceUnavailable, make_source
-from .stats import StageStats
-from .tracks import TrackWriter
 
 log = logging.getLogger(__name__)
 KEYS = (*STAGES, "total", "latency")

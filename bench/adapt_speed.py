@@ -6,7 +6,7 @@ Each profile's untrained bundle (random weights: the cost does not depend on the
 a small synthetic recording at its own crop size (a moving blob with landmarks that jitter
 like a detector's). Reported: the median and p95 wall time of one step (the first two steps,
 which pay for allocation and autotuning, left out), the held-back evaluation that runs before
-and after, the projected time of the app's calibration (``app.defaults.CALIB_STEPS`` steps +
+and after, the projected time of the app's calibration (``app.pipeline.defaults.CALIB_STEPS`` steps +
 two evaluations) and, on CUDA, the peak GPU memory.
 """
 
@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from app.defaults import CALIB_STEPS
+from app.pipeline.defaults import CALIB_STEPS
 from models import bundle as B
 from models.adapt import AdaptConfig, Recording, adapt
 from models.config import profile

@@ -2,7 +2,7 @@
 
 ``python -m bench.outputs_speed [--bundle PATH] [--blocks 8] [--block 30] [--size 640x480] [--out DIR]``
 
-One process, one tracker, the app's own :class:`app.pipeline.Pipeline` (avatar drawn in-thread so the
+One process, one tracker, the app's own :class:`app.pipeline.frame.Pipeline` (avatar drawn in-thread so the
 mp4 has pictures) on pre-rendered synthetic-actor frames, as fast as it goes. Blocks of ``--block``
 frames alternate outputs off / on (ABAB..., so a change in machine load hits both alike). Reported:
 
@@ -80,7 +80,7 @@ def _pct(x, q) -> float | None:
 
 
 def frames_from_actor(n: int, size: tuple[int, int]) -> list:
-    from app.synthetic import SyntheticSource
+    from app.sources.synthetic import SyntheticSource
 
     src = SyntheticSource("office", width=size[0], height=size[1])
     src.open()
@@ -90,11 +90,11 @@ def frames_from_actor(n: int, size: tuple[int, int]) -> list:
 
 
 def run(args) -> dict:
-    from app.drawing import FrameDrawer
     from app.outputs.hub import Outputs
-    from app.packets import FramePacket
-    from app.pipeline import Pipeline
-    from app.setup import build_tracker
+    from app.pipeline.drawing import FrameDrawer
+    from app.pipeline.frame import Pipeline
+    from app.pipeline.packets import FramePacket
+    from app.pipeline.setup import build_tracker
 
     w, h = (int(v) for v in args.size.split("x"))
     setup = build_tracker(args.bundle, "cpu", "auto", "synthetic")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-HELPERS = ("app.render_process", "app.process_source", "app.adapt_process")
+HELPERS = ("app.pipeline.render_process", "app.sources.process", "app.pipeline.adapt_process")
 
 
 def _proc_table() -> dict[int, tuple[int, str]]:

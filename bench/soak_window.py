@@ -2,9 +2,9 @@
 
 ``python -m bench.soak_window --seconds S --progress OUT.jsonl [--progress-every S] [app flags]``
 
-The window is built as ``launcher.py`` builds it (:func:`app.gui.create_window`, scratch settings
+The window is built as ``launcher.py`` builds it (:func:`app.gui.main.create_window`, scratch settings
 and profiles, so the user's are never touched; video sources loop, the settings' default). Every
-``--progress-every`` seconds one JSON line (:class:`app.progress.ProgressLog`): frames shown by
+``--progress-every`` seconds one JSON line (:class:`app.pipeline.progress.ProgressLog`): frames shown by
 the GUI, the tracker's dropped frames, frames the GUI never painted, FPS, RSS. Ends by itself.
 """
 
@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.cli import build_parser
-    from app.gui import create_window, scratch_state
-    from app.progress import ProgressLog
+    from app.gui.main import create_window, scratch_state
+    from app.pipeline.progress import ProgressLog
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     args = build_parser().parse_args(rest)

@@ -9,27 +9,59 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 
-from .bundles import choose_device
-from .calibration import CalibrationPlan
-from .packets import CalibOutcome, TrackPacket, ViewOptions
-from .profiles import ProfileError
-from .sources import FrameSource, SourceSpec, make_source
+from ..pipeline.bundles import choose_device
+from ..pipeline.calibration import CalibrationPlan
+from ..pipeline.packets import CalibOutcome, TrackPacket, ViewOptions
+from ..pipeline.profiles import ProfileError
+from ..sources import FrameSource, SourceSpec, make_source
 from .views.calibration_panel import outcome_text
 from .views.help import shortcuts_text
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from PySide6.QtCore import QByteArray
+
+    from ..pipeline.profiles import ProfileStore
+    from .session import Session
+    from .settings import Settings
+    from .views.calibration_panel import CalibrationPanel
+    from .views.camera_view import CameraView
+    from .views.controls import Controls
+    from .views.messages import Banner, Notifier
+    from .views.profiles_menu import ProfilesMenu
+    from .views.status import StatusBar
+
+
+class WindowParts(Protocol):
+    """What the controller uses of the window (a QObject, its parent): :class:`app.gui.window.MainWindow`
+    builds these; the controller never imports the window (no import cycle)."""
+
+    session: Session
+    settings: Settings
+    store: ProfileStore
+    notifier: Notifier
+    banner: Banner
+    camera: CameraView
+    controls: Controls
+    calib_panel: CalibrationPanel
+    profiles_menu: ProfilesMenu
+    status: StatusBar
+
+    def restoreGeometry(self, geometry: QByteArray) -> bool: ...
+
+    def saveGeometry(self) -> QByteArray: ...
+
+    def setWindowTitle(self, title: str) -> None: ...
 
 
 class Controller(QObject):
     """Acts on intents from the views and on session signals."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: WindowParts) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  (the window is a QObject)
         self.w, self.s, self.settings, self.n = window, window.session, window.settings, window.notifier
         self.source_factory = make_source  # tests replace it
         self.spec: SourceSpec | None = None

@@ -9,13 +9,13 @@ import sys
 import torch
 from PySide6.QtWidgets import QApplication
 
+from ..pipeline.profiles import ProfileStore
+from ..pipeline.setup import build_tracker, resolve_source
+from ..sources import FrameSource, SourceSpec
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
-from .main_window import MainWindow
-from .profiles import ProfileStore
 from .session import Session
 from .settings import Settings
-from .setup import build_tracker, resolve_source
-from .sources import FrameSource, SourceSpec
+from .window import MainWindow
 
 log = logging.getLogger(__name__)
 

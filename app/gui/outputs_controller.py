@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer
 
-from .outputs.hub import Outputs
-from .outputs.takes import takes_dir
-from .outputs.vmc import check_host, check_port
+from ..outputs.hub import Outputs
+from ..outputs.takes import takes_dir
+from ..outputs.vmc import check_host, check_port
 from .settings import Settings
 from .views.outputs_panel import OutputsPanel
 

@@ -51,7 +51,7 @@ def apply_guard() -> bool:
         ctypes.c_ssize_t.from_address(id(obj)).value += IMMORTAL
     STATE["leaks"] = True
     log.warning("PySide6 %s leaks references to None/True on Python %d.%d (a PySide6 bug): applied the "
-                "refcount guard from app/qt_compat.py; install another PySide6 (e.g. 6.11.3) or Python >= 3.12",
+                "refcount guard from app/gui/qt_compat.py; install another PySide6 (e.g. 6.11.3) or Python >= 3.12",
                 PYSIDE_VERSION, *sys.version_info[:2])
     return True
 

@@ -12,18 +12,18 @@ import logging
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
+from ..outputs.hub import Outputs
+from ..pipeline.calibration import CalibrationPlan
+from ..pipeline.defaults import CALIB_TRACK_FPS
+from ..pipeline.drawing import FrameDrawer
+from ..pipeline.frame import Pipeline
+from ..pipeline.mailbox import Mailbox
+from ..pipeline.packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
+from ..pipeline.profiles import ProfileStore
+from ..pipeline.render_process import ProcessDrawer
+from ..pipeline.setup import TrackerSetup, landmarks_or_fallback, move_tracker
+from ..sources import FrameSource
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
-from .calibration import CalibrationPlan
-from .defaults import CALIB_TRACK_FPS
-from .drawing import FrameDrawer
-from .mailbox import Mailbox
-from .outputs.hub import Outputs
-from .packets import CalibOutcome, FramePacket, TrackPacket, ViewOptions
-from .pipeline import Pipeline
-from .profiles import ProfileStore
-from .render_process import ProcessDrawer
-from .setup import TrackerSetup, landmarks_or_fallback, move_tracker
-from .sources import FrameSource
 from .workers.calibration import CalibrationWorker
 from .workers.capture import CaptureWorker, start_in_thread
 from .workers.tracking import TrackingWorker

@@ -10,8 +10,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from ..pipeline.defaults import CALIB_STEPS
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
-from .defaults import CALIB_STEPS
 
 ORG, APP = "roomfit", "roomfit-avatar"
 

@@ -1,7 +1,7 @@
 """The main window: builds the views, menus and shortcuts and wires them to the controller.
 
-No model code and no decisions here: views emit intents, :class:`app.controller.Controller`
-acts on them through the :class:`app.session.Session`.
+No model code and no decisions here: views emit intents, :class:`app.gui.controller.Controller`
+acts on them through the :class:`app.gui.session.Session`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
+from ..pipeline.profiles import ProfileStore
+from ..sources import list_cameras
+from ..sources.synthetic import ROOM_NAMES
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .controller import Controller
 from .outputs_controller import OutputsController
-from .profiles import ProfileStore
 from .session import Session
 from .settings import Settings
-from .sources import list_cameras
-from .synthetic import ROOM_NAMES
 from .views.avatar_view import AvatarView
 from .views.calibration_panel import CalibrationPanel
 from .views.camera_view import CameraView

@@ -36,7 +36,7 @@ import numpy as np
 
 from models.landmark_expressions import LIVE_LINK_FACE_NAMES, to_live_link
 
-from ..profiles import user_data_dir
+from ..pipeline.profiles import user_data_dir
 
 log = logging.getLogger(__name__)
 POSE_COLUMNS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",

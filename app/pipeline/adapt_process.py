@@ -4,7 +4,7 @@ that the GUI and the tracking thread need.
 In a thread of the app process, the adaptation's Python (autograd bookkeeping, the
 optimiser, ~1,000 small ops per step) competed for the GIL with the GUI thread and the
 tracker: the GUI's event loop stalled up to 51 ms and tracking fell to 26 FPS on 2 cores
-(measured). The child is ``python -m app.adapt_process FD`` (a plain subprocess, started
+(measured). The child is ``python -m app.pipeline.adapt_process FD`` (a plain subprocess, started
 once and kept: torch's import and warm-up are paid at start-up, not per calibration), at a
 lower CPU priority, talking over a socket pair:
 
@@ -31,9 +31,9 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 
-from .ipc import child_connection, spawn, stop
-from .ipc import recv as _recv
-from .ipc import send as _send
+from ..ipc import child_connection, spawn, stop
+from ..ipc import recv as _recv
+from ..ipc import send as _send
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def _lower_priority(nice: int, idle: bool) -> None:
 
 
 def _main() -> None:
-    """Child entry point: ``python -m app.adapt_process FD NICE IDLE``."""
+    """Child entry point: ``python -m app.pipeline.adapt_process FD NICE IDLE``."""
     _lower_priority(int(sys.argv[2]), sys.argv[3] == "1")  # first thing: even the imports run at low priority
     logging.basicConfig(level=logging.WARNING, format="calibration process: %(levelname)s %(message)s")
     conn = child_connection()
@@ -205,7 +205,7 @@ class AdaptProcess:
             return self.start_seconds
         self.close()
         t0 = time.perf_counter()
-        self._proc, self._conn = spawn("app.adapt_process", str(self.nice), "1" if self.idle else "0")
+        self._proc, self._conn = spawn("app.pipeline.adapt_process", str(self.nice), "1" if self.idle else "0")
         _send(self._conn, ("hello", self.threads))
         msg = self._wait(self.start_timeout, "start")
         if msg[0] != "ready":

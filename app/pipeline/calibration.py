@@ -84,7 +84,7 @@ def calibrate(tracker: Tracker, recording: Recording, plan: CalibrationPlan, sto
               fingerprint: str | None = None, runner=None) -> CalibOutcome:
     """Adapt, and on acceptance save the profile and hot-swap the tracker's weights.
 
-    ``runner``: an :class:`app.adapt_process.AdaptProcess` to adapt in (the app's default: no
+    ``runner``: an :class:`app.pipeline.adapt_process.AdaptProcess` to adapt in (the app's default: no
     GIL shared with the GUI and the tracker), or None to adapt in the calling thread.
     """
     t0 = time.perf_counter()

@@ -121,7 +121,7 @@ class FrameDrawer:
     # ------------------------------------------------------------------ avatar
     def avatar(self, G, H_frame, texture, opts: ViewOptions, alpha: float = 1.0, wait: bool = True) -> np.ndarray:
         """The avatar view image, faded to the backdrop by ``1 - alpha``. -> (s, s, 3) RGB uint8
-        (``wait``: for :class:`app.render_process.ProcessDrawer`'s interface; drawing here is synchronous)"""
+        (``wait``: for :class:`app.pipeline.render_process.ProcessDrawer`'s interface; drawing here is synchronous)"""
         size = int(opts.avatar_size)
         bg = self.backdrop(size)
         if G is None or alpha <= 0.0:

@@ -22,11 +22,11 @@ import cv2
 from models.adapt import Recording
 from models.tracker import FrameResult, Tracker
 
+from .calibration_recorder import CalibrationRecorder
 from .defaults import CALIB_AVATAR_EVERY, CALIB_TEXTURE_EVERY
 from .detectors import GroundTruthDetector
 from .drawing import FrameDrawer
 from .packets import FramePacket, TrackPacket, ViewOptions
-from .recorder import CalibrationRecorder
 from .stats import FpsMeter, StabilityWindow
 
 log = logging.getLogger(__name__)

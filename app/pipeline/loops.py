@@ -18,10 +18,10 @@ from collections.abc import Callable
 import cv2
 import torch
 
+from ..sources import FrameSource, SourceEnded, SourceLost, SourceUnavailable
+from .frame import Pipeline
 from .mailbox import Mailbox
 from .packets import FramePacket, TrackPacket
-from .pipeline import Pipeline
-from .sources import FrameSource, SourceEnded, SourceLost, SourceUnavailable
 
 log = logging.getLogger(__name__)
 EventFn = Callable[[str, str], None]

@@ -2,8 +2,8 @@
 
 ModernGL keeps the GIL while it draws and reads back (on a software GL, ~6 ms for the
 360x360 avatar view): drawn in the tracking thread it lengthened every frame and held off the
-GUI thread. :class:`ProcessDrawer` has :class:`app.drawing.FrameDrawer`'s interface; a real
-FrameDrawer runs in ``python -m app.render_process FD`` (a plain subprocess, as the synthetic
+GUI thread. :class:`ProcessDrawer` has :class:`app.pipeline.drawing.FrameDrawer`'s interface; a real
+FrameDrawer runs in ``python -m app.pipeline.render_process FD`` (a plain subprocess, as the synthetic
 actor's), talking pickled numpy over a socket pair (:mod:`app.ipc`):
 
     parent -> child   ("avatar", G, H_frame, texture | None, opts, alpha)  texture only when it changed
@@ -31,10 +31,10 @@ import numpy as np
 
 from models.topology import Topology
 
+from ..ipc import child_connection, lower_helper_priority, spawn, stop
+from ..ipc import recv as _recv
+from ..ipc import send as _send
 from .drawing import FrameDrawer
-from .ipc import child_connection, lower_helper_priority, spawn, stop
-from .ipc import recv as _recv
-from .ipc import send as _send
 from .packets import ViewOptions
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class ProcessDrawer:
         if not use_gl:
             return
         try:
-            self._proc, self._conn = spawn("app.render_process", gl=True)
+            self._proc, self._conn = spawn("app.pipeline.render_process", gl=True)
             _send(self._conn, ("init", topology, True))
             self._ready_by = time.monotonic() + start_timeout
             self.gl = True  # until the child says otherwise

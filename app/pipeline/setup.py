@@ -12,10 +12,10 @@ import torch
 
 from models.tracker import Tracker
 
+from ..sources import SourceSpec, list_cameras
 from .bundles import BundleChoice, bundle_fingerprint, choose_bundle, choose_device
 from .detectors import make_landmarks
 from .profiles import ProfileError, ProfileStore
-from .sources import SourceSpec, list_cameras
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Frame sources behind one protocol: webcam, video file, synthetic actor, in-memory frames.
+"""What every frame source shares: the :class:`FrameSource` protocol, :class:`Grab`, the typed
+failures, :class:`SourceSpec` (``--source``) and :class:`ArraySource` (in-memory frames).
 
 A source is opened, read frame by frame and closed by the capture worker (never by the
 GUI thread). ``read()`` returns one :class:`Grab`: a BGR uint8 image and, for synthetic
@@ -16,19 +17,12 @@ Failures are typed so that the GUI can offer the right action:
 
 from __future__ import annotations
 
-import glob
-import os
-import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
-
-from models.data import clean_fps
 
 SOURCE_KINDS = ("webcam", "video", "synthetic")
 
@@ -104,118 +98,6 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-# ---------------------------------------------------------------------------- webcam
-def list_cameras(max_index: int = 8) -> list[int]:
-    """Camera indices that exist on this machine (cheap: looks at /dev/video* on Linux and
-    only probes with OpenCV elsewhere)."""
-    if sys.platform.startswith("linux"):
-        found = sorted(int(p[len("/dev/video"):]) for p in glob.glob("/dev/video*") if p[10:].isdigit())
-        return [i for i in found if i < max_index * 4]
-    out = []
-    for i in range(max_index):
-        cap = cv2.VideoCapture(i)
-        if cap.isOpened():
-            out.append(i)
-        cap.release()
-    return out
-
-
-class WebcamSource:
-    """A camera through OpenCV. ``capture_factory(index)`` is injectable for tests."""
-
-    paced = False
-
-    def __init__(self, index: int = 0, width: int = 640, height: int = 480, fps: float = 30.0,
-                 capture_factory: Callable[[int], object] | None = None, max_failures: int = 10) -> None:
-        self.index, self.width, self.height, self.fps = index, width, height, fps
-        self.name = f"webcam:{index}"
-        self._factory = capture_factory or cv2.VideoCapture
-        self._cap: object | None = None
-        self.max_failures = max_failures
-
-    def open(self) -> None:
-        if self._factory is cv2.VideoCapture and sys.platform.startswith("linux") \
-                and not os.path.exists(f"/dev/video{self.index}"):
-            raise SourceUnavailable(f"no camera found at index {self.index} (/dev/video{self.index} does not "
-                                    "exist); open a video file or use the synthetic actor instead")
-        cap = self._factory(self.index)
-        if not cap.isOpened():  # type: ignore[attr-defined]
-            raise SourceUnavailable(f"camera {self.index} could not be opened (missing, busy or no permission); "
-                                    "open a video file or use the synthetic actor instead")
-        for prop, v in ((cv2.CAP_PROP_FRAME_WIDTH, self.width), (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
-                        (cv2.CAP_PROP_FPS, self.fps)):
-            cap.set(prop, v)  # type: ignore[attr-defined]
-        self._cap = cap
-
-    def read(self) -> Grab:
-        if self._cap is None:
-            raise SourceLost(f"camera {self.index} is not open")
-        for _ in range(self.max_failures):
-            ok, frame = self._cap.read()  # type: ignore[attr-defined]
-            if ok and frame is not None:
-                return Grab(_as_bgr(frame))
-            time.sleep(0.01)
-        self.close()
-        raise SourceLost(f"camera {self.index} stopped delivering frames (unplugged?)")
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()  # type: ignore[attr-defined]
-            self._cap = None
-
-
-# ---------------------------------------------------------------------------- video
-class VideoSource:
-    """A video file played at its own frame rate; ``loop`` restarts at the end."""
-
-    paced = True
-
-    def __init__(self, path: str | os.PathLike, loop: bool = True) -> None:
-        self.path, self.loop = Path(path), loop
-        self.name = f"video:{self.path.name}"
-        self.fps = 30.0
-        self.frame_count = 0
-        self._cap: cv2.VideoCapture | None = None
-        self._pos = 0
-
-    def open(self) -> None:
-        if not self.path.is_file():
-            raise SourceUnavailable(f"video file {self.path} does not exist")
-        cap = cv2.VideoCapture(str(self.path))
-        ok, first = cap.read() if cap.isOpened() else (False, None)
-        if not ok or first is None:
-            cap.release()
-            raise SourceUnavailable(f"cannot read video {self.path}: not a video OpenCV can decode, or corrupt; "
-                                    "choose another file or use the synthetic actor")
-        self.fps = clean_fps(cap.get(cv2.CAP_PROP_FPS))
-        self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        self._cap, self._pending, self._pos = cap, first, 0
-
-    def read(self) -> Grab:
-        if self._cap is None:
-            raise SourceLost(f"video {self.path} is not open")
-        if self._pending is not None:
-            frame, self._pending = self._pending, None
-        else:
-            ok, frame = self._cap.read()
-            if not ok or frame is None:
-                if self._pos == 0:
-                    raise SourceUnavailable(f"video {self.path} has no readable frames")
-                if not self.loop:
-                    raise SourceEnded(f"end of video {self.path.name} ({self._pos} frames)")
-                self._cap.release()
-                self.open()
-                return self.read()
-        pos = self._pos
-        self._pos += 1
-        return Grab(_as_bgr(frame), position=pos)
-
-    def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
-
-
 # ---------------------------------------------------------------------------- memory
 class ArraySource:
     """Frames (and optional truths) from memory; for tests and replays. ``fail_after``
@@ -254,29 +136,9 @@ class ArraySource:
         pass
 
 
-def _as_bgr(frame: np.ndarray) -> np.ndarray:
+def as_bgr(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 2:
         return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     if frame.shape[2] == 4:
         return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(frame)
-
-
-def make_source(spec: SourceSpec, loop_video: bool = True, width: int = 640, height: int = 480,
-                fps: float = 30.0, isolate: bool = True) -> FrameSource:
-    """Build (not open) the source a spec names. ``isolate``: render the synthetic actor in a child
-    process (:mod:`app.process_source`) so that its OpenGL calls never hold this process's GIL."""
-    if spec.kind == "webcam":
-        return WebcamSource(spec.index, width, height, fps)
-    if spec.kind == "video":
-        return VideoSource(spec.path, loop=loop_video)
-    from functools import partial
-
-    from .synthetic import ALIASES, ROOM_NAMES, SyntheticSource
-
-    if not isolate or ALIASES.get(spec.room, spec.room) not in ROOM_NAMES:  # unknown rooms fail fast in open()
-        return SyntheticSource(spec.room, width=width, height=height, fps=fps)
-    from .process_source import ProcessSource
-
-    factory = partial(SyntheticSource, spec.room, width=width, height=height, fps=fps)
-    return ProcessSource(factory, width, height, name=str(spec))

@@ -4,7 +4,7 @@ ModernGL keeps the GIL during draw calls and read-backs, so the synthetic actor 
 a thread starved the GUI thread (5 ms timer ticks stretched to 15-25 ms, measured). In a
 child process it costs the GUI nothing. Frames come back through shared memory (two slots:
 the child renders frame k+1 while the parent copies frame k); metadata and errors through a
-socket pair. The child is ``python -m app.process_source`` (a plain subprocess: it never
+socket pair. The child is ``python -m app.sources.process`` (a plain subprocess: it never
 re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceUnavailable``,
 ``SourceLost`` and ``SourceEnded`` raised in the child are raised again here with the same message.
 """
@@ -19,8 +19,8 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .ipc import child_connection, lower_helper_priority, spawn, stop
-from .sources import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
+from ..ipc import child_connection, lower_helper_priority, spawn, stop
+from .base import FrameSource, Grab, SourceEnded, SourceError, SourceLost, SourceUnavailable
 
 _ERRORS = {"unavailable": SourceUnavailable, "lost": SourceLost, "ended": SourceEnded}
 _KINDS = {v: k for k, v in _ERRORS.items()}
@@ -94,7 +94,7 @@ class ProcessSource:
         self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
         spec = pickle.dumps((self.factory, self._shm.name, self.shape))
         # gl: the synthetic actor draws with OpenGL
-        self._proc, self._conn = spawn("app.process_source", gl=True, stdin=spec)
+        self._proc, self._conn = spawn("app.sources.process", gl=True, stdin=spec)
         if not self._conn.poll(self.start_timeout):
             self.close()
             raise SourceUnavailable(f"{self.name}: the source process did not start within {self.start_timeout:g} s")
@@ -135,7 +135,7 @@ class ProcessSource:
 
 
 def _main() -> None:
-    """Child entry point: ``python -m app.process_source FD`` with the pickled spec on stdin."""
+    """Child entry point: ``python -m app.sources.process FD`` with the pickled spec on stdin."""
     lower_helper_priority()
     factory, shm_name, shape = pickle.loads(sys.stdin.buffer.read())
     conn = child_connection()

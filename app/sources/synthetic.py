@@ -25,7 +25,7 @@ from studio.camera_fx import clutter_background, plain_background, shake
 from studio.rooms import ROOMS, Room, get_room, lighting_for_pose
 
 from .actor import PersonInfo, load_person
-from .sources import Grab, SourceUnavailable
+from .base import Grab, SourceUnavailable
 
 log = logging.getLogger(__name__)
 ALIASES = {"warm": "tungsten", "rgb": "rgb_desk"}

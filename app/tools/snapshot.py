@@ -1,6 +1,6 @@
 """Open the real window, let it track for a while, and save a screenshot of the screen.
 
-``python -m app.snapshot OUT.png [--bundle PATH] [--source SPEC] [--seconds S] [--calibrate]
+``python -m app.tools.snapshot OUT.png [--bundle PATH] [--source SPEC] [--seconds S] [--calibrate]
 [--app-arg=--vmc --app-arg=127.0.0.1:39539 ...] [--widget outputs_panel]``
 
 Used by the Xvfb test (``tests/app/test_xvfb_window.py``) and for the README screenshot. On an
@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from .cli import build_parser
-    from .gui import create_window, scratch_state
+    from ..cli import build_parser
+    from ..gui.main import create_window, scratch_state
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     args = build_parser().parse_args(["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []) + a.app_arg)

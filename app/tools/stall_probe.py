@@ -1,6 +1,6 @@
 """Measure how responsive the window stays: the longest GUI event-loop stall, per phase.
 
-``python -m app.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 100]
+``python -m app.tools.stall_probe [--bundle PATH] [--source synthetic:tungsten] [--seconds 10] [--steps 100]
 [--idle 5] [--trace-events] [--json OUT]``
 
 A 5 ms QTimer runs in the GUI thread under ``app.exec()``; every gap between two ticks is
@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 
-from .defaults import CALIB_STEPS
-from .packets import STAGES
+from ..pipeline.defaults import CALIB_STEPS
+from ..pipeline.packets import STAGES
 
 
 def _summary(gaps: list[tuple[float, float]], pkts: list) -> dict:
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.trace_events and QApplication.instance() is None:
         QApplication = _timed_app_class()  # noqa: N806
 
-    from .cli import build_parser
-    from .gui import create_window, scratch_state
+    from ..cli import build_parser
+    from ..gui.main import create_window, scratch_state
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     cli = ["--source", a.source] + (["--bundle", a.bundle] if a.bundle else []) + \

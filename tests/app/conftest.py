@@ -31,8 +31,8 @@ def app_env(tmp_path, monkeypatch, tiny_bundle):
     """Settings and room profiles in tmp; the 'default avatar' is the tiny bundle."""
     monkeypatch.setenv("ROOMFIT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ROOMFIT_SETTINGS", str(tmp_path / "settings.ini"))
-    monkeypatch.setattr("app.bundles.DEFAULT_BUNDLE", Path(tiny_bundle))
-    from app.settings import Settings
+    monkeypatch.setattr("app.pipeline.bundles.DEFAULT_BUNDLE", Path(tiny_bundle))
+    from app.gui.settings import Settings
 
     s = Settings()
     s.set("width", 320)
@@ -54,7 +54,7 @@ def make_window(qtbot, app_env, tiny_bundle):
     windows = []
 
     def make(source="synthetic:lab", *argv: str, source_obj=None, spec=None, isolate=False):
-        from app.gui import create_window
+        from app.gui.main import create_window
         from app.sources import make_source
 
         args = make_args("--bundle", str(tiny_bundle), "--source", source, *argv)

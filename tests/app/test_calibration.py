@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QTimer
 
-from app.profiles import ProfileStore
+from app.pipeline.profiles import ProfileStore
 from app.sources import ArraySource, SourceSpec
 from models.tracker import Tracker
 
@@ -126,7 +126,7 @@ def test_crash_mid_calibration_keeps_the_live_model(make_window, qtbot, monkeypa
     def boom(*a, **k):
         raise RuntimeError("simulated crash inside adapt")
 
-    monkeypatch.setattr("app.calibration.adapt", boom)
+    monkeypatch.setattr("app.pipeline.calibration.adapt", boom)
     w = clip_window(make_window, 8, "--calib-in-thread")  # the crash happens in this process
     log = PacketLog(w.session)
     tracker = w.session.pipeline.tracker
@@ -163,11 +163,11 @@ def test_gui_keeps_running_while_a_calibration_adapts(make_window, qtbot, monkey
     """The GUI thread never runs a model: the adaptation runs in the calibration process (the
     in-process ``adapt`` is booby-trapped), and the GUI's event loop keeps handling timer ticks
     between the adaptation's progress reports. Counts and order only; how long the GUI stalls
-    is measured by ``python -m app.stall_probe`` (see bench/TIMING.md), not asserted here."""
+    is measured by ``python -m app.tools.stall_probe`` (see bench/TIMING.md), not asserted here."""
     def trap(*a, **k):
         raise RuntimeError("adapted in the app process")
 
-    monkeypatch.setattr("app.calibration.adapt", trap)
+    monkeypatch.setattr("app.pipeline.calibration.adapt", trap)
     w = clip_window(make_window)
     w.settings.set("calib/steps", 6)
     w.controller.adapt_overrides = FORCE_ACCEPT

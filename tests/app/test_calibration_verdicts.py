@@ -1,4 +1,4 @@
-"""Every way :func:`app.calibration.calibrate` can end without a new live model, on a real tiny
+"""Every way :func:`app.pipeline.calibration.calibrate` can end without a new live model, on a real tiny
 tracker and recording (no window, adaptation in this thread: a few seconds each): a rejected
 verdict (DA loss not better, landmarks worse), too few frames with a face, a cancel that comes
 after the last step; and the profile save error, which keeps the adapted model live but says so."""
@@ -10,10 +10,10 @@ import threading
 import pytest
 import torch
 
-from app import calibration as calib_mod
-from app.calibration import CalibrationPlan, calibrate
-from app.detectors import GroundTruthDetector
-from app.profiles import ProfileStore
+from app.pipeline import calibration as calib_mod
+from app.pipeline.calibration import CalibrationPlan, calibrate
+from app.pipeline.detectors import GroundTruthDetector
+from app.pipeline.profiles import ProfileStore
 from models import bundle as B
 from models.adapt import Recording
 from models.tracker import Tracker

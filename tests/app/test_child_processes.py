@@ -1,5 +1,5 @@
-"""The two helper processes of the window: the adaptation (app.adapt_process) gives exactly
-the in-thread result and honours cancel; the avatar drawer (app.render_process) draws what
+"""The two helper processes of the window: the adaptation (app.pipeline.adapt_process) gives exactly
+the in-thread result and honours cancel; the avatar drawer (app.pipeline.render_process) draws what
 the in-thread drawer draws, one frame behind, and falls back when its process dies."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from app.adapt_process import AdaptProcess
-from app.drawing import FrameDrawer
-from app.packets import ViewOptions
-from app.render_process import ProcessDrawer
+from app.pipeline.adapt_process import AdaptProcess
+from app.pipeline.drawing import FrameDrawer
+from app.pipeline.packets import ViewOptions
+from app.pipeline.render_process import ProcessDrawer
 from models import bundle as B
 from models.adapt import AdaptConfig, Recording, adapt
 

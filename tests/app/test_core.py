@@ -11,14 +11,14 @@ import pytest
 import torch
 
 from app.cli import build_parser
-from app.loops import CaptureLoop
-from app.mailbox import Mailbox
-from app.packets import FramePacket
-from app.process_source import ProcessSource
-from app.profiles import ProfileError, ProfileStore
-from app.recorder import CalibrationRecorder
+from app.pipeline.calibration_recorder import CalibrationRecorder
+from app.pipeline.loops import CaptureLoop
+from app.pipeline.mailbox import Mailbox
+from app.pipeline.packets import FramePacket
+from app.pipeline.profiles import ProfileError, ProfileStore
 from app.sources import ArraySource, SourceSpec, SourceUnavailable
-from app.synthetic import SyntheticSource
+from app.sources.process import ProcessSource
+from app.sources.synthetic import SyntheticSource
 from models.tracker import FrameResult
 
 
@@ -108,9 +108,9 @@ def test_profiles_are_atomic_and_never_half_written(tmp_path, monkeypatch):
 def test_pipeline_sheds_avatar_and_texture_work_while_adapting(tiny_bundle):
     """While a calibration adapts: a new avatar image every 2nd frame, the texture every 4th;
     the camera view and the tracker's pose every frame; both restored afterwards."""
-    from app.defaults import CALIB_AVATAR_EVERY, CALIB_TEXTURE_EVERY
-    from app.packets import FramePacket
-    from app.pipeline import Pipeline
+    from app.pipeline.defaults import CALIB_AVATAR_EVERY, CALIB_TEXTURE_EVERY
+    from app.pipeline.frame import Pipeline
+    from app.pipeline.packets import FramePacket
     from models import bundle as B
     from models.landmarks import OracleDetector, TrackingLandmarks
     from models.topology import canonical_landmarks_2d
@@ -160,7 +160,7 @@ def test_pipeline_sheds_avatar_and_texture_work_while_adapting(tiny_bundle):
 def test_measuring_tools_keep_their_settings_and_profiles_in_a_scratch_folder(tmp_path):
     """stall_probe and snapshot open the real window; what it saves must land in their scratch
     folder, never in the user's settings or profile store."""
-    from app.gui import scratch_state
+    from app.gui.main import scratch_state
 
     settings, store = scratch_state(str(tmp_path))
     settings.set("calib/steps", 7)

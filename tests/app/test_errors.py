@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.profiles import ProfileStore
+from app.pipeline.profiles import ProfileStore
 from app.sources import ArraySource, SourceSpec
-from app.synthetic import SyntheticSource
+from app.sources.synthetic import SyntheticSource
 
 from .conftest import PacketLog, wait_for
 from .test_calibration import same_weights
@@ -129,7 +129,7 @@ def test_bad_bundle_dialog_and_fallback_to_the_default(make_window, qtbot, tmp_p
 
 
 def test_missing_default_avatar_runs_an_untrained_stand_in_loudly(make_window, qtbot, monkeypatch, tmp_path):
-    monkeypatch.setattr("app.bundles.DEFAULT_BUNDLE", tmp_path / "no_default_avatar")
+    monkeypatch.setattr("app.pipeline.bundles.DEFAULT_BUNDLE", tmp_path / "no_default_avatar")
     w = make_window("synthetic:lab", "--bundle", str(tmp_path / "also_missing"))
     assert "DEFAULT AVATAR IS MISSING" in w.status.warning.text()
     assert "python -m bench.build_default_avatar" in w.status.warning.toolTip()

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from app.views.expression_bars import MAIN, pick
+from app.gui.views.expression_bars import MAIN, pick
 
 
 def test_pick_reads_names_merges_sides_and_marks_the_unestimated():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.packets import STAGES
-from app.synthetic import SyntheticSource
+from app.pipeline.packets import STAGES
+from app.sources.synthetic import SyntheticSource
 
 
 @pytest.fixture()
@@ -62,7 +62,7 @@ def forced_verdict(monkeypatch):
     thresholds); returns the list of hot-swaps into the tracker (the real swap still runs)."""
     from dataclasses import dataclass
 
-    from app.calibration import CalibrationPlan
+    from app.pipeline.calibration import CalibrationPlan
     from models.tracker import Tracker
 
     swaps: list = []
@@ -93,7 +93,7 @@ def _calibrate(tiny_bundle, data_dir, capsys, *extra) -> tuple[int, dict, str]:
 
 
 def test_headless_calibration_accepted_saves_a_profile_and_swaps(tiny_bundle, data_dir, forced_verdict, capsys):
-    from app.profiles import ProfileStore
+    from app.pipeline.profiles import ProfileStore
 
     swaps = forced_verdict((("min_gain", -1.0), ("max_landmark_worsening", 1e9)))
     rc, d, stdout = _calibrate(tiny_bundle, data_dir, capsys)
@@ -198,7 +198,7 @@ def test_headless_tracks_and_json_with_the_face_leaving_the_view(tiny_bundle, da
 
 
 def test_headless_missing_bundle_falls_back_with_a_warning(tiny_bundle, data_dir, monkeypatch, capsys):
-    monkeypatch.setattr("app.bundles.DEFAULT_BUNDLE", tiny_bundle)
+    monkeypatch.setattr("app.pipeline.bundles.DEFAULT_BUNDLE", tiny_bundle)
     missing = data_dir / "no_such_bundle"
     out = data_dir / "b.json"
     rc = main(["--headless", "--source", "synthetic:lab", "--bundle", str(missing), "--frames", "3",
@@ -211,7 +211,7 @@ def test_headless_missing_bundle_falls_back_with_a_warning(tiny_bundle, data_dir
     assert d["bundle_path"] == str(tiny_bundle) and d["untrained"] is False and d["frames"] >= 3
     assert any(f"could not load the avatar bundle {missing}" in w for w in d["warnings"])
     # the default avatar missing too: an untrained stand-in, said loudly
-    monkeypatch.setattr("app.bundles.DEFAULT_BUNDLE", data_dir / "no_default_avatar")
+    monkeypatch.setattr("app.pipeline.bundles.DEFAULT_BUNDLE", data_dir / "no_default_avatar")
     rc = main(["--headless", "--source", "synthetic:lab", "--bundle", str(missing), "--frames", "3",
                "--size", "320x240", "--json", str(out), "--no-render", "--log-level", "ERROR"])
     assert rc == 0
@@ -234,8 +234,8 @@ def test_headless_profile_existing_and_missing(tiny_bundle, data_dir, capsys):
     missing one is a warning and the base avatar tracks."""
     import torch
 
-    from app.bundles import bundle_fingerprint
-    from app.profiles import ProfileStore
+    from app.pipeline.bundles import bundle_fingerprint
+    from app.pipeline.profiles import ProfileStore
     from models import bundle as B
     from models.tracker import Tracker
 

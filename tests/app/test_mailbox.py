@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 
-from app.mailbox import Mailbox
+from app.pipeline.mailbox import Mailbox
 
 
 def test_put_replaces_and_counts():
@@ -112,7 +112,7 @@ def test_tracking_rate_cap_skips_frames_of_a_faster_camera_only():
     frames of a faster camera are skipped (and counted); a camera at the cap loses none."""
     from types import SimpleNamespace
 
-    from app.loops import TrackingLoop
+    from app.pipeline.loops import TrackingLoop
 
     class Echo:  # a pipeline that "tracks" instantly
         def process(self, pkt, dropped):
@@ -135,7 +135,7 @@ def test_tracking_rate_cap_skips_frames_of_a_faster_camera_only():
 
 
 def test_stall_probe_names_the_handlers_inside_the_longest_gaps():
-    from app.stall_probe import _explain
+    from app.tools.stall_probe import _explain
 
     gaps = [(1.000, 0.005), (1.060, 0.060), (1.100, 0.040)]  # (tick time, gap before it)
     events = [(1.010, 0.030, "View:Paint"), (1.030, 0.003, "Timer:Timer"), (1.070, 0.002, "X:Timer")]

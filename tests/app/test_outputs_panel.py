@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from app.gui.outputs_controller import OutputsController
+from app.gui.settings import Settings
+from app.gui.views.outputs_panel import OutputsPanel
 from app.outputs.hub import Outputs
 from app.outputs.takes import list_takes
-from app.outputs_controller import OutputsController
-from app.settings import Settings
-from app.views.outputs_panel import OutputsPanel
 
 from .conftest import PacketLog, wait_for
 from .osc_receiver import OscReceiver

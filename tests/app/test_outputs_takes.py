@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.outputs.takes import TakeError, TakeRecorder, list_takes, timecode
-from app.packets import TrackPacket
+from app.pipeline.packets import TrackPacket
 from models.landmark_expressions import NAMES
 from models.tracker import FrameResult
 

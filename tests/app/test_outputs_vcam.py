@@ -12,7 +12,7 @@ import pytest
 
 from app.outputs.hub import Outputs
 from app.outputs.vcam import VcamUnavailable, VirtualCamera, compose
-from app.packets import TrackPacket
+from app.pipeline.packets import TrackPacket
 from models.tracker import FrameResult
 
 pyvirtualcam = pytest.importorskip("pyvirtualcam")

@@ -73,7 +73,7 @@ def test_headless_vmc_stream_order_type_tags_quaternion_and_blink(tiny_bundle, d
         assert vals["EyeBlinkLeft"] == pytest.approx(vals["Blink_L"])
         t.append(dg[-1][2][0])
     # the synthetic actor's ground-truth blink at the received frames (T = frame / fps on this source)
-    from app.actor import load_person
+    from app.sources.actor import load_person
     from studio.expressions import EXPRESSION_NAMES
 
     perf = load_person(0).performance

@@ -1,4 +1,4 @@
-"""app.setup's landmark-detector fallback chain: the asked-for backend, else ``auto``, else a
+"""app.pipeline.setup's landmark-detector fallback chain: the asked-for backend, else ``auto``, else a
 detector that finds nothing - each step with a notice the user sees."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from app import setup as S
-from app.detectors import GroundTruthDetector
+from app.pipeline import setup as S
+from app.pipeline.detectors import GroundTruthDetector
 from models.landmarks import LandmarkModelMissing, TrackingLandmarks
 
 NO_DETECTOR = "NO LANDMARK DETECTOR: faces cannot be found"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.detectors import GroundTruthDetector
-from app.synthetic import SyntheticSource
+from app.pipeline.detectors import GroundTruthDetector
+from app.sources.synthetic import SyntheticSource
 from models import bundle as B
 from models.tracker import Tracker
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.stats import StageStats, StreamingQuantiles
+from app.pipeline.stats import StageStats, StreamingQuantiles
 
 
 def _fill(values) -> StreamingQuantiles:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.sources import ArraySource, SourceSpec
-from app.synthetic import SyntheticSource
+from app.sources.synthetic import SyntheticSource
 
 from .conftest import PacketLog, wait_for
 from .test_headless import write_video

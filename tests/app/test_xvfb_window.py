@@ -52,7 +52,7 @@ def test_real_window_under_xvfb_saves_a_screenshot(xvfb, tiny_bundle, artifacts,
     out.unlink(missing_ok=True)
     env = dict(os.environ, DISPLAY=f":{xvfb}", QT_QPA_PLATFORM="xcb", ROOMFIT_DATA_DIR=str(tmp_path / "data"),
                ROOMFIT_SETTINGS=str(tmp_path / "settings.ini"))
-    r = subprocess.run([sys.executable, "-m", "app.snapshot", str(out), "--bundle", str(tiny_bundle),
+    r = subprocess.run([sys.executable, "-m", "app.tools.snapshot", str(out), "--bundle", str(tiny_bundle),
                         "--seconds", "3"], cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "platform xcb" in r.stdout, r.stdout

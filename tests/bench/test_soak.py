@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.synthetic import SyntheticSource
+from app.sources.synthetic import SyntheticSource
 from bench.soak import main, slope
 
 KB_PER_FRAME_BOUND = 6.0  # the old code: ~36-43, the fixed one ~0.5

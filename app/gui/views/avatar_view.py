@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor
 
-from ..packets import TrackPacket
+from ...pipeline.packets import TrackPacket
 from .image_view import ImageView
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..packets import CalibOutcome, CalibProgress, RecordingState
+from ...pipeline.packets import CalibOutcome, CalibProgress, RecordingState
 
 
 def _fmt(v) -> str:

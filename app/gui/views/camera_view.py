@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from ..packets import TrackPacket
+from ...pipeline.packets import TrackPacket
 from .image_view import ImageView
 
 RED, AMBER, WHITE = QColor(255, 80, 80), QColor(255, 200, 60), QColor(235, 235, 235)

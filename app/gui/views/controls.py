@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..packets import ViewOptions
+from ...pipeline.packets import ViewOptions
 
 RESOLUTIONS = ((320, 240), (640, 480), (960, 540), (1280, 720))
 OVERLAYS = (("landmarks", "68 landmarks (model)"), ("detected", "detector points"), ("wireframe", "mesh wireframe"),

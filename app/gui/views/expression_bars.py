@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..packets import TrackPacket
+from ...pipeline.packets import TrackPacket
 
 MAIN = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "browDown", "jawOpen", "mouthSmileLeft",
         "mouthSmileRight", "mouthPucker", "mouthFunnel", "cheekPuff")

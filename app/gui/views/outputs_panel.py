@@ -1,6 +1,6 @@
 """The **Outputs** panel: VMC on/off, host, port, perfect sync, a "sending" indicator with the message
 rate; the Record button; the virtual camera toggle. Widgets only: it emits intents and shows
-what :class:`app.outputs_controller.OutputsController` tells it."""
+what :class:`app.gui.outputs_controller.OutputsController` tells it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from ..outputs.vcam import MODES
+from ...outputs.vcam import MODES
 
 
 class OutputsPanel(QGroupBox):

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
-from ..packets import TrackPacket
+from ...pipeline.packets import TrackPacket
 
 STAGE_PENS = {"detect": "#8dd3c7", "crop": "#ffffb3", "encoder": "#fb8072", "decoder": "#80b1d3",
               "colour": "#fdb462", "render": "#b3de69", "latency": "#ffffff"}

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
-from ..profiles import ProfileStore
+from ...pipeline.profiles import ProfileStore
 
 
 class ProfilesMenu(QMenu):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from ..packets import TrackPacket
+from ...pipeline.packets import TrackPacket
 
 
 class StatusBar(QStatusBar):

@@ -1,10 +1,10 @@
 """Calibration worker: the model jobs that must not run in the GUI thread.
 
 Lives on its own QThread with an event loop; the session calls its slots through queued
-signals: ``calibrate`` (adapt + save + hot-swap, :func:`app.calibration.calibrate`),
+signals: ``calibrate`` (adapt + save + hot-swap, :func:`app.pipeline.calibration.calibrate`),
 ``load_profile`` and ``revert``. ``cancel()`` is thread-safe and stops the adaptation at its
 next step; the live model is untouched and no profile is written. The adaptation itself
-runs in a kept child process (:class:`app.adapt_process.AdaptProcess`, started by ``prepare``
+runs in a kept child process (:class:`app.pipeline.adapt_process.AdaptProcess`, started by ``prepare``
 when a recording begins, so that it is ready when the recording ends) so that it shares no GIL
 with the GUI and the tracker; if that process cannot start, it runs in this thread instead.
 """
@@ -20,10 +20,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from models.adapt import Recording
 from models.tracker import Tracker
 
-from ..adapt_process import AdaptProcess
-from ..calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
-from ..packets import CalibOutcome, CalibProgress
-from ..profiles import ProfileError, ProfileStore
+from ...pipeline.adapt_process import AdaptProcess
+from ...pipeline.calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
+from ...pipeline.packets import CalibOutcome, CalibProgress
+from ...pipeline.profiles import ProfileError, ProfileStore
 
 log = logging.getLogger(__name__)
 

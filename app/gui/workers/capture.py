@@ -1,4 +1,4 @@
-"""Capture worker: runs :class:`app.loops.CaptureLoop` on its own QThread."""
+"""Capture worker: runs :class:`app.pipeline.loops.CaptureLoop` on its own QThread."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from ..loops import CaptureLoop
-from ..mailbox import Mailbox
-from ..packets import FramePacket
-from ..sources import FrameSource
+from ...pipeline.loops import CaptureLoop
+from ...pipeline.mailbox import Mailbox
+from ...pipeline.packets import FramePacket
+from ...sources import FrameSource
 
 
 class CaptureWorker(QObject):

@@ -1,4 +1,4 @@
-"""Tracking worker: runs :class:`app.loops.TrackingLoop` on its own QThread.
+"""Tracking worker: runs :class:`app.pipeline.loops.TrackingLoop` on its own QThread.
 
 Packets go to the GUI through a second latest-wins mailbox plus a ``packet_ready`` signal
 that is emitted only when the GUI has taken the previous one, so a busy GUI never builds
@@ -14,11 +14,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from models.adapt import Recording
 
-from ..loops import TrackingLoop
-from ..mailbox import Mailbox
-from ..packets import FramePacket, TrackPacket
-from ..pipeline import Pipeline
-from ..recorder import CalibrationRecorder
+from ...pipeline.calibration_recorder import CalibrationRecorder
+from ...pipeline.frame import Pipeline
+from ...pipeline.loops import TrackingLoop
+from ...pipeline.mailbox import Mailbox
+from ...pipeline.packets import FramePacket, TrackPacket
 
 
 class TrackingWorker(QObject):

@@ -8,9 +8,10 @@ Networks: E_I (``encoder``), D's geometry branch (``geometry``), D's texture bra
 end-to-end per frame E_I + D + C (``frame``: :meth:`models.tracker.Tracker.infer` with the texture,
 ``frame_geo``: the geometry-only decode of frames that reuse the texture). Backends: torch eager
 (today: ``no_grad``, 1 thread as the app's tracking thread), eager with 2 threads, eager under
-``inference_mode``, eager channels-last, TorchScript (trace + freeze + optimize_for_inference),
-``torch.compile`` (``--compile``; inductor compiles for minutes on 2 cores), ONNX Runtime with 1 and
-2 threads, OpenVINO (when installed). The variants are measured interleaved: every round runs every
+``inference_mode``, eager channels-last, TorchScript (trace + freeze + optimize_for_inference; all three
+graphs, and ``script-enc``: the encoder only), ``torch.compile`` (``--compile``; inductor compiles for
+about a minute per graph on 2 cores), ONNX Runtime (all three graphs with 1 and 2 threads, and
+``onnx-enc``: the encoder only), OpenVINO from the same ONNX graphs (when installed). The variants are measured interleaved: every round runs every
 variant (in a rotated order) on every network, so a change of the machine's load hits them all;
 ratios are eager's p50 over the variant's p50, per round, and the median over rounds is reported.
 Also: the agreement of every variant with eager on the same inputs, and the time a weight swap takes
@@ -178,7 +179,30 @@ def _swap_time(b, backend: str, threads: int, reps: int = 3) -> dict:
             FI._key(b.i2znet)
         keys.append((time.perf_counter() - t1) * 1e4)  # us per key
         b.i2znet = old
-    return {"rebuild_s": ts, "rebuild_p50_s": statistics.median(ts), "key_us": statistics.median(keys)}
+    # the same swap while frames keep coming: torch serves them until the background rebuild is done
+    x, K = _inputs(b)[:2]
+    g = FI.FastInfer(b, backend, threads=threads)
+    g.prepare()
+    live = []
+    for i in range(reps):
+        i2z = copy.deepcopy(b.i2znet)
+        with torch.no_grad():
+            i2z.head_z[-1].bias.add_(1e-3 * (i + 1))
+        old, b.i2znet = b.i2znet, i2z
+        t0 = time.perf_counter()
+        g.weights_changed()
+        frames = []
+        while True:
+            t1 = time.perf_counter()
+            g.infer(x, K)
+            frames.append(1e3 * (time.perf_counter() - t1))
+            if g.served_by["encoder"] == backend:
+                break
+        live.append({"s_to_fast": time.perf_counter() - t0, "torch_frames": len(frames) - 1,
+                     "frame_p50_ms_meanwhile": statistics.median(frames[:-1] or frames)})
+        b.i2znet = old
+    return {"rebuild_s": ts, "rebuild_p50_s": statistics.median(ts), "key_us": statistics.median(keys),
+            "while_tracking": live}
 
 
 def measure(bundle_path: str, rounds: int, iters: int, use_compile: bool) -> dict:
@@ -329,7 +353,11 @@ def report(data: dict, out: Path) -> str:
     rows3 = [[v] + [f"{a[k]:.2e}" for k in ("z", "H", "G", "T")] for v, a in data["agreement_vs_eager"].items()]
     t3 = md_table(["backend", "max |dz|", "max |dH|", "max |dG|", "max |dC(T)|"], rows3)
     swap = "\n".join(f"- {be}: encoder graph rebuilt in {s['rebuild_p50_s']:.2f} s (p50 of {len(s['rebuild_s'])}: "
-                     f"{', '.join(f'{x:.2f}' for x in s['rebuild_s'])}); weight-change check {s['key_us']:.0f} us/frame"
+                     f"{', '.join(f'{x:.2f}' for x in s['rebuild_s'])}); "
+                     f"weight-change check {s['key_us']:.0f} us/frame; "
+                     "while frames keep coming: " + "; ".join(
+                         f"{w['s_to_fast']:.2f} s to the fast graph, {w['torch_frames']} frames served by torch "
+                         f"(p50 {w['frame_p50_ms_meanwhile']:.1f} ms)" for w in s["while_tracking"])
                      for be, s in data["swap"].items())
     skipped = "\n".join(f"- {k}: {v}" for k, v in data["skipped"].items()) or "- none"
     la = data["load_avg_1min"]

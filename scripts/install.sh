@@ -28,11 +28,12 @@ if ! $PY -c "import torch" >/dev/null 2>&1; then
   $PY -m pip install -q "torch==2.13.0" || $PY -m pip install -q "torch>=2.4"
 fi
 
-# --- the project (editable) and its extras
+# --- the project (editable) and its extras; [fast] = ONNX Runtime for the per-frame encoder
+# (docs/speed.md); it needs no torch of its own, and the tracker falls back to torch without it
 if [ $DEV = 1 ]; then
-  $PY -m pip install -q -e ".[dev]"
+  $PY -m pip install -q -e ".[dev,fast]" || $PY -m pip install -q -e ".[dev]"
 else
-  $PY -m pip install -q -e .
+  $PY -m pip install -q -e ".[fast]" || $PY -m pip install -q -e .
 fi
 # face-alignment pins opencv-python (non-headless, clashes with PySide6's Qt): install without deps;
 # its own dependencies are listed in pyproject.toml

@@ -90,7 +90,17 @@ class Tracker:
     """
 
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
-                 smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None) -> None:
+                 smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
+                 expression_source: str = "landmarks") -> None:
+        """``expression_source``: where the named weights (FrameResult.expressions) come from -
+        ``landmarks`` (the detector's points with a per-person running calibration,
+        :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
+        eye opening at r 0.89 where today's crowd-trained head reaches 0.72 with a compressed
+        range, docs/crowd_encoder.md) or ``head`` (the I2ZNet's expression head, when the bundle
+        has one; else the landmark rule)."""
+        if expression_source not in ("landmarks", "head"):
+            raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
+        self.expression_source = expression_source
         self.device = pick_device(device) if isinstance(device, str) else device
         self.bundle = bundle.to(self.device)
         self.cfg = bundle.cfg
@@ -236,7 +246,7 @@ class Tracker:
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
         message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
         expressions, names = self.expressions.update(face.points, ts), self.expressions.names
-        if self.last_expr is not None:  # the encoder's expression head (crowd-trained) wins over the landmark rule
+        if self.last_expr is not None and self.expression_source == "head":  # the crowd-trained head
             expressions, names = self.last_expr[0].float().cpu().numpy(), self.expression_names
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,

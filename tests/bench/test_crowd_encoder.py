@@ -86,8 +86,11 @@ def test_build_crowd_encoder_writes_a_bundle_whose_tracker_names_expressions(tin
         assert torch.equal(v, b.dam.state_dict()[k]), k
     cap = load_capture(crowd)
     pts = cap.gt["landmarks"][0, 0]
-    tr = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)))
+    tr = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)), expression_source="head")
     r = tr.track(np.ascontiguousarray(cap.images(0)[0][..., ::-1]), 0.0)
     assert r.found and r.expressions.shape == (len(EXPRESSION_NAMES),)
     assert r.expression_names == tuple(b.manifest["expression_names"])
     assert np.all((r.expressions >= 0) & (r.expressions <= 1))
+    tr2 = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)))  # default: landmark rule
+    r2 = tr2.track(np.ascontiguousarray(cap.images(0)[0][..., ::-1]), 0.0)
+    assert "eyeBlinkLeft" in r2.expression_names and r2.expression_names != r.expression_names

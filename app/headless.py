@@ -166,6 +166,7 @@ def run_headless(args) -> int:
             break
     progress.tick(loop.processed, capture.frames, mailbox.dropped + loop.capped, final=True)
     stop.set()
+    capture.interrupt()  # a source blocked in a read returns now
     mailbox.close()
     cap_thread.join(timeout=5)
     if runner is not None:

@@ -11,6 +11,7 @@ sharer; convert them to numpy first.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import socket
@@ -19,6 +20,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+
+log = logging.getLogger(__name__)
 
 # Helpers that draw with OpenGL (the synthetic actor, the avatar view) get two settings:
 # * LP_NUM_THREADS=1: Mesa's software rasteriser (llvmpipe) otherwise starts one drawing thread
@@ -107,4 +110,7 @@ def stop(proc: subprocess.Popen | None, conn: Connection | None, goodbye: Callab
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(2)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:  # never raise out of a shutdown (it killed a tracking thread)
+                log.warning("helper %s did not exit within 5 s of SIGKILL (a loaded machine?)", proc.args)

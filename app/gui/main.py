@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 import torch
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from ..pipeline.profiles import ProfileStore
@@ -78,10 +80,32 @@ def scratch_state(root: str) -> tuple[Settings, ProfileStore]:
     return Settings(str(Path(root) / "settings.ini")), ProfileStore(Path(root) / "profiles")
 
 
+def quit_on_signals(app: QApplication, window: MainWindow) -> QTimer:
+    """Ctrl+C (SIGINT) and SIGTERM close the window like its close button (every thread stopped,
+    settings saved) instead of raising KeyboardInterrupt inside a Qt slot and leaving the
+    threads running while Python exits (Qt then aborts: "QThread: Destroyed while thread ... is
+    still running"). Python runs signal handlers only between bytecodes, so a timer hands it
+    the GIL every 200 ms while the event loop waits."""
+    def on_signal(signum, _frame) -> None:
+        log.warning("signal %d: closing the window", signum)
+        window.close()
+        app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer
+
+
 def run_gui(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("roomfit-avatar")
     app.setOrganizationName("roomfit")
     window = create_window(args)
+    quit_on_signals(app, window)
     window.show()
-    return int(app.exec())
+    code = int(app.exec())
+    window.session.shutdown()  # the event loop can end without a close event (app.quit()); no-op after one
+    return code

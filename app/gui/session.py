@@ -8,6 +8,7 @@ the tracking thread, the synthetic actor's renderer in the capture thread).
 from __future__ import annotations
 
 import logging
+import time
 
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
@@ -29,6 +30,26 @@ from .workers.capture import CaptureWorker, start_in_thread
 from .workers.tracking import TrackingWorker
 
 log = logging.getLogger(__name__)
+JOIN_LIMIT_S = 60.0  # shutdown waits this long at most for a thread that does not end
+_UNFINISHED: list[QThread] = []  # threads that outlived JOIN_LIMIT_S: referenced so that they are never destroyed
+
+
+def join(thread: QThread, what: str, first_s: float = 5.0, limit_s: float = JOIN_LIMIT_S) -> bool:
+    """Wait for ``thread`` to end. Destroying a QThread that still runs aborts the process ("QThread:
+    Destroyed while thread ... is still running", exit code 134), so this does not give up after
+    ``first_s``: it says so and keeps waiting, up to ``limit_s``; a thread still running then is
+    kept referenced for the rest of the process and False is returned."""
+    if thread.wait(int(1000 * first_s)):
+        return True
+    log.warning("the %s thread did not stop within %g s; waiting for it", what, first_s)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s - first_s:
+        if thread.wait(500):
+            log.warning("the %s thread stopped after %.1f s", what, first_s + time.monotonic() - t0)
+            return True
+    log.error("the %s thread is still running after %g s; leaving it", what, limit_s)
+    _UNFINISHED.append(thread)
+    return False
 
 
 class Session(QObject):
@@ -90,6 +111,9 @@ class Session(QObject):
         self._req_warm_up.emit()
         self.capture: CaptureWorker | None = None
         self.capture_thread: QThread | None = None
+        self._shut_down = False
+        self.stop_wait_s = 5.0  # how long stop_source waits for the capture thread
+        self._stopping: list[tuple[CaptureWorker, QThread]] = []  # capture threads still ending
 
     # ------------------------------------------------------------------ source
     def start_source(self, source: FrameSource, lossless: bool = False) -> None:
@@ -102,10 +126,16 @@ class Session(QObject):
         self.capture_thread = start_in_thread(self.capture, "capture")
 
     def stop_source(self) -> None:
+        """Stop the capture thread. One that does not end within ``stop_wait_s`` (a source blocked in a
+        read it cannot be woken from) is kept, never destroyed while it runs (Qt aborts the process:
+        "QThread: Destroyed while thread 'capture' is still running"); :meth:`shutdown` waits for it."""
         if self.capture is not None and self.capture_thread is not None:
             self.capture.stop()
-            if not self.capture_thread.wait(5000):
-                log.warning("capture thread did not stop within 5 s (a blocked camera read?)")
+            if not self.capture_thread.wait(int(1000 * self.stop_wait_s)):
+                log.warning("capture thread did not stop within %g s (a blocked source read?); "
+                            "it is left to finish on its own", self.stop_wait_s)
+                self._stopping.append((self.capture, self.capture_thread))
+        self._stopping = [(w, t) for w, t in self._stopping if not t.isFinished()]
         self.capture, self.capture_thread = None, None
         self.mailbox.clear()
 
@@ -189,13 +219,24 @@ class Session(QObject):
             self.packet.emit(pkt)
 
     def shutdown(self) -> None:
-        """Stop every thread (cancels a calibration; nothing half-written is left)."""
+        """Stop every thread (cancels a calibration; nothing half-written is left). Waits until each
+        has ended (see :func:`join`): the capture and tracking threads are asked to stop together,
+        and each closes its helper process (killed if it does not exit at once). Runs once."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.calib.cancel()
-        self.stop_source()
+        if self.capture is not None and self.capture_thread is not None:
+            self.capture.stop()
+            self._stopping.append((self.capture, self.capture_thread))
+            self.capture, self.capture_thread = None, None
         self.tracking.stop()
         self.mailbox.close()
-        self.tracking_thread.wait(5000)
+        for _worker, thread in self._stopping:
+            join(thread, "capture")
+        self._stopping.clear()
+        join(self.tracking_thread, "tracking")
         self.outputs.close()  # after tracking stopped: a running take is finished and kept
         self.calib_thread.quit()
-        self.calib_thread.wait(30000)
+        join(self.calib_thread, "calibration", first_s=30.0, limit_s=90.0)
         self.calib.close()

@@ -28,7 +28,12 @@ EventFn = Callable[[str, str], None]
 
 
 class CaptureLoop:
-    """Drives one source until ``stop`` is set, the source ends, or it cannot be opened."""
+    """Drives one source until ``stop`` is set, the source ends, or it cannot be opened.
+
+    To end it from another thread: set ``stop``, then call :meth:`interrupt`, which makes a source
+    blocked in ``open()``/``read()`` return (sources that can: :class:`app.sources.process.ProcessSource`).
+    Failures that follow a stop are not reported (they are the stop, not a broken source).
+    """
 
     def __init__(self, source: FrameSource, mailbox: Mailbox[FramePacket], on_event: EventFn | None = None,
                  lossless: bool = False, retry_s: float = 2.0, mirror: Callable[[], bool] = lambda: False,
@@ -39,12 +44,21 @@ class CaptureLoop:
         self.frames = 0
         self.state = "idle"
 
+    def interrupt(self) -> None:
+        """Thread-safe: wake a source blocked in ``open()``/``read()`` (after setting ``stop``)."""
+        interrupt = getattr(self.source, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
+
     def run(self, stop: threading.Event) -> None:
+        if stop.is_set():
+            return
         try:
             self.source.open()
         except SourceUnavailable as e:
             self.state = "unavailable"
-            self.on_event("unavailable", str(e))
+            if not stop.is_set():
+                self.on_event("unavailable", str(e))
             return
         notice = getattr(self.source, "notice", "")
         if notice:
@@ -68,11 +82,13 @@ class CaptureLoop:
                 self.on_event("ended", str(e))
                 return
             except SourceLost as e:
-                if not self._recover(stop, str(e)):
+                if stop.is_set() or not self._recover(stop, str(e)):
                     return
                 next_t = time.perf_counter()
                 continue
             except Exception as e:  # a broken source must not die silently
+                if stop.is_set():
+                    return
                 log.exception("capture failed")
                 self.state = "failed"
                 self.on_event("failed", f"{self.source.name} failed ({type(e).__name__}: {e})")
@@ -86,8 +102,8 @@ class CaptureLoop:
             t_media = grab.position / fps if grab.position >= 0 and fps > 0 else -1.0
             pkt = FramePacket(self.frames, t1, image, 1e3 * (t1 - t0), truth, grab.position, self.source.name, t_media)
             self.frames += 1
-            if not self.mailbox.put(pkt, wait=self.lossless):
-                return  # closed
+            if not self._post(pkt, stop):
+                return  # closed or stopped
             if period:
                 next_t += period
                 delay = next_t - time.perf_counter()
@@ -95,6 +111,17 @@ class CaptureLoop:
                     stop.wait(delay)
                 elif delay < -period:  # fell behind (slow source): do not try to catch up
                     next_t = time.perf_counter()
+
+    def _post(self, pkt: FramePacket, stop: threading.Event) -> bool:
+        """Into the mailbox; lossless: wait (in slices, so that ``stop`` ends the wait) until it is free."""
+        if not self.lossless:
+            return self.mailbox.put(pkt)
+        while not stop.is_set():
+            if self.mailbox.put(pkt, wait=True, timeout=0.1):
+                return True
+            if self.mailbox.closed:
+                return False
+        return False
 
     def _recover(self, stop: threading.Event, why: str) -> bool:
         """Source lost: report, retry opening every ``retry_s`` until it works or ``stop``."""

@@ -59,6 +59,8 @@ def _serve(conn: Connection) -> None:
                     _send(conn, ("image", drawer.camera(*msg[1:])))
                 else:
                     _send(conn, ("error", f"unknown request {msg[0]!r}"))
+            except (BrokenPipeError, ConnectionResetError):
+                raise  # the app closed the connection (it does not wait for an image in flight): exit
             except Exception as e:  # report; the parent falls back to drawing itself
                 log.exception("render process: %s failed", msg[0])
                 _send(conn, ("error", f"{type(e).__name__}: {e}"))
@@ -210,13 +212,13 @@ class ProcessDrawer:
             self._fail(f"the render process ended ({type(e).__name__})")
 
     def release(self) -> None:
+        """End the helper without waiting for an image in flight, and kill it unless it exits within
+        a second (it holds nothing to save; on a loaded machine, at lower priority, a helper still
+        starting or drawing took longer to exit than the window waited for the tracking thread)."""
         self._ready_by = None
-        if self._busy and self._conn is not None:
-            try:
-                self._collect(block=True)
-            except (EOFError, OSError):
-                pass
-        self._close_child()
+        self._busy = False
+        stop(self._proc, self._conn, timeout=1.0)
+        self._proc, self._conn = None, None
         if self._fallback is not None:
             self._fallback.release()
             self._fallback = None

@@ -11,8 +11,11 @@ re-imports the caller's ``__main__``, unlike multiprocessing's spawn). ``SourceU
 
 from __future__ import annotations
 
+import os
 import pickle
+import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.shared_memory import SharedMemory
@@ -87,14 +90,43 @@ class ProcessSource:
         self._conn = None
         self._shm: SharedMemory | None = None
         self.last_ms = 0.0  # time the child spent on the frame just read
+        self._lock = threading.Lock()  # guards _proc/_conn against interrupt() from another thread
+        self._interrupted = False
+
+    def interrupt(self) -> None:
+        """Thread-safe, for whoever stops the capture thread: a blocked ``open()``/``read()`` returns
+        at once (``SourceUnavailable``/``SourceLost``), and ``close()`` kills the helper instead of
+        waiting for it to exit (on a loaded machine its exit took longer than the window waited).
+        The source stays stopped: a later ``open()`` raises ``SourceUnavailable``."""
+        with self._lock:
+            self._interrupted = True
+            if self._conn is not None:  # shut the socket down: wakes a recv()/poll() blocked on it
+                try:
+                    with socket.socket(fileno=os.dup(self._conn.fileno())) as s:
+                        s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            elif self._proc is not None:  # close() is waiting for the helper to exit
+                try:
+                    self._proc.kill()
+                except OSError:
+                    pass
 
     def open(self) -> None:
         if self._proc is not None:
             return
+        if self._interrupted:
+            raise SourceUnavailable(f"{self.name}: stopped")
         self._shm = SharedMemory(create=True, size=2 * int(np.prod(self.shape)))
         spec = pickle.dumps((self.factory, self._shm.name, self.shape))
         # gl: the synthetic actor draws with OpenGL
-        self._proc, self._conn = spawn("app.sources.process", gl=True, stdin=spec)
+        proc, conn = spawn("app.sources.process", gl=True, stdin=spec)
+        with self._lock:
+            self._proc, self._conn = proc, conn
+            stopped = self._interrupted  # interrupt() came while spawning: its shutdown missed the socket
+        if stopped:
+            self.close()
+            raise SourceUnavailable(f"{self.name}: stopped")
         if not self._conn.poll(self.start_timeout):
             self.close()
             raise SourceUnavailable(f"{self.name}: the source process did not start within {self.start_timeout:g} s")
@@ -126,8 +158,11 @@ class ProcessSource:
         return Grab(image, truth, position)
 
     def close(self) -> None:
-        stop(self._proc, self._conn, goodbye=lambda c: c.send("close"))
-        self._proc, self._conn = None, None
+        with self._lock:
+            proc, conn, self._conn = self._proc, self._conn, None
+        stop(proc, conn, goodbye=lambda c: c.send("close"), kill=self._interrupted)
+        with self._lock:
+            self._proc = None
         if self._shm is not None:
             self._shm.close()
             self._shm.unlink()

@@ -35,8 +35,9 @@ class CaptureWorker(QObject):
             self.finished.emit()
 
     def stop(self) -> None:
-        """Thread-safe: ask the loop to end (it closes the source)."""
+        """Thread-safe: ask the loop to end (it closes the source) and wake a source blocked in a read."""
         self._stop.set()
+        self.loop.interrupt()
 
 
 def start_in_thread(worker: QObject, name: str) -> QThread:

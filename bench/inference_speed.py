@@ -11,7 +11,8 @@ end-to-end per frame E_I + D + C (``frame``: :meth:`models.tracker.Tracker.infer
 ``inference_mode``, eager channels-last, TorchScript (trace + freeze + optimize_for_inference; all three
 graphs, and ``script-enc``: the encoder only), ``torch.compile`` (``--compile``; inductor compiles for
 about a minute per graph on 2 cores), ONNX Runtime (all three graphs with 1 and 2 threads, and
-``onnx-enc``: the encoder only), OpenVINO from the same ONNX graphs (when installed). The variants are measured interleaved: every round runs every
+``onnx-enc``: the encoder only), OpenVINO from the same ONNX graphs (when installed). The variants are
+measured interleaved: every round runs every
 variant (in a rotated order) on every network, so a change of the machine's load hits them all;
 ratios are eager's p50 over the variant's p50, per round, and the median over rounds is reported.
 Also: the agreement of every variant with eager on the same inputs, and the time a weight swap takes

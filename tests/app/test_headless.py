@@ -95,7 +95,7 @@ def _calibrate(tiny_bundle, data_dir, capsys, *extra) -> tuple[int, dict, str]:
 def test_headless_calibration_accepted_saves_a_profile_and_swaps(tiny_bundle, data_dir, forced_verdict, capsys):
     from app.pipeline.profiles import ProfileStore
 
-    swaps = forced_verdict((("min_gain", -1.0), ("max_landmark_worsening", 1e9)))
+    swaps = forced_verdict((("min_gain", -1.0), ("max_landmark_worsening", 1e9), ("max_expression_drop", 1e9)))
     rc, d, stdout = _calibrate(tiny_bundle, data_dir, capsys)
     assert rc == 0
     c = d["calibration"]

@@ -5,24 +5,16 @@ cached per video under the run folder keyed by the file's sha256 and frame range
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.files import sha256
 from models.tracker import Tracker
 
 REFERENCE = "dlib HOG face detection on every frame (upsample 0) + 68-point shape predictor, no tracking"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_frames(path: Path, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -47,7 +39,7 @@ def read_frames(path: Path, start: int = 0, stop: int | None = None) -> np.ndarr
 def dlib_reference(path: Path, frames: np.ndarray, start: int, cache_dir: Path) -> dict:
     """Per-frame dlib points (F, 68, 2) frame px, NaN where HOG finds no face (the largest face
     otherwise). Cached in ``cache_dir`` by sha256 + frame range; only detector output is cached."""
-    sha = sha256_file(path)
+    sha = sha256(path)
     stop = start + len(frames)
     cache = cache_dir / f"{path.stem}_{sha[:16]}_{start}-{stop}.npz"
     if cache.exists():

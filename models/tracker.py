@@ -114,7 +114,6 @@ class Tracker:
         self.smoother = C.BoxSmoother(smoothing)
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
-        self.last_expr: torch.Tensor | None = None  # the expression head's last answer (B, K)
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
         self._lock = threading.RLock()
@@ -187,9 +186,7 @@ class Tracker:
         ``texture=False`` decodes the geometry only (C(T) is None). ``post(z, H) -> (z, H)``
         runs between the encoder and the decoder (the output filter). Runs through ``self.fast``
         (:mod:`models.fast_infer`; the torch backend is the eager code)."""
-        out = self.fast.infer(crops, keypoints, texture=texture, post=post)
-        self.last_expr = self.fast.last_expr  # e (B, K) or None
-        return out
+        return self.fast.infer(crops, keypoints, texture=texture, post=post)
 
     def _filter(self, box: np.ndarray, ts: float):
         """``post`` for :meth:`infer`: the output filter on (z, H) of one frame, pose in frame px."""
@@ -245,9 +242,11 @@ class Tracker:
         lm = project(G[:, self.landmark_ids].double(), Hf)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
         message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
-        expressions, names = self.expressions.update(face.points, ts), self.expressions.names
-        if self.last_expr is not None and self.expression_source == "head":  # the crowd-trained head
-            expressions, names = self.last_expr[0].float().cpu().numpy(), self.expression_names
+        e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
+        if e is not None and self.expression_source == "head":  # the crowd-trained head
+            expressions, names = e[0].float().cpu().numpy(), self.expression_names
+        else:
+            expressions, names = self.expressions.update(face.points, ts), self.expressions.names
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),

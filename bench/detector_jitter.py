@@ -5,7 +5,7 @@ delivers (issue 15, item 5): too much and the encoder learns to ignore the eye a
 too little and it trusts them more than it should. For white noise of std sigma on a point,
 the second difference x_{t+1} - 2 x_t + x_{t-1} has std sqrt(6) sigma, while smooth motion
 adds little at 25-30 FPS. Blinks and fast expressions are not smooth, so the estimate is
-robust: sigma = median(|second difference|) / 0.6745 / sqrt(6), per point and axis, in
+robust: sigma = 1.4826 median(|second difference|) / sqrt(6), per point and axis, in
 fractions of the crop box side (:func:`models.crop.box_from_landmarks`), then the median over
 each region's points and over the videos.
 
@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from models import crop as C
-from models.face_signals import REGIONS
+from models.face_signals import REGIONS, second_difference_sigma
 from models.landmarks import make_detector
 
 
@@ -49,8 +49,7 @@ def jitter_per_point(L: np.ndarray) -> np.ndarray:
     ok = np.isfinite(d2).all(axis=(1, 2))
     if ok.sum() < 10:
         return np.full(68, np.nan)
-    mad = np.median(np.abs(d2[ok]), axis=0)  # (68, 2)
-    return (mad / 0.6745 / np.sqrt(6.0)).mean(-1)
+    return second_difference_sigma(d2[ok], axis=0).mean(-1)  # (68, 2) -> (68,)
 
 
 def main(argv: list[str] | None = None) -> int:

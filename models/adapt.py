@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from .camera import project, view_direction
 from .color import ColorCorrection
 from .dam import DeepAppearanceModel
-from .face_signals import AGREEMENT_SIGNALS, expression_agreement
+from .face_signals import AGREEMENT_SIGNALS, expression_agreement, second_difference_sigma
 from .i2znet import I2ZNet
 from .losses import DAWeights, cftc_loss, da_loss, flrc_loss, motc_loss, temporal_loss
 from .metrics import G_TEMPORAL_OFFSET, temporal_stability
@@ -194,7 +194,7 @@ def keypoint_jitter(rec: Recording) -> float:
     d2 = d2[np.isfinite(d2)]  # a point the detector lost (NaN) in a frame marked as a face
     if d2.size < 3 * 68 * 2:
         return 0.0
-    return float(1.4826 * np.median(np.abs(d2)) / math.sqrt(6))
+    return float(second_difference_sigma(d2))
 
 
 def _pair_starts(valid: np.ndarray, window: int = 2) -> np.ndarray:

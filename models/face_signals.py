@@ -140,13 +140,20 @@ AGREEMENT_SIGNALS = {"eyes": ("eye_open_l", "eye_open_r"), "mouth": ("mouth_open
                      "brows": ("brow_height",)}
 
 
+def second_difference_sigma(d2: np.ndarray, axis=None) -> np.ndarray | float:
+    """White-noise std behind second differences d2 = x_{t+1} - 2 x_t + x_{t-1}, robust to blinks
+    and jumps: 1.4826 median(|d2|) / sqrt(6) (white noise of std s gives d2 of std sqrt(6) s;
+    1.4826 turns a median absolute value into a Gaussian std)."""
+    return 1.4826 * np.median(np.abs(d2), axis=axis) / np.sqrt(6.0)
+
+
 def robust_noise(x: np.ndarray) -> float:
-    """Frame-to-frame white-noise std of a track from its second difference (robust to blinks):
-    median(|x_{t+1} - 2 x_t + x_{t-1}|) / 0.6745 / sqrt(6). NaN with < 5 finite triples."""
+    """Frame-to-frame white-noise std of a track (:func:`second_difference_sigma`). NaN with < 5
+    finite triples."""
     x = np.asarray(x, np.float64)
     d2 = x[2:] - 2 * x[1:-1] + x[:-2]
     d2 = d2[np.isfinite(d2)]
-    return float(np.median(np.abs(d2)) / 0.6745 / np.sqrt(6.0)) if len(d2) >= 5 else float("nan")
+    return float(second_difference_sigma(d2)) if len(d2) >= 5 else float("nan")
 
 
 def expression_agreement(pred: np.ndarray, ref: np.ndarray, min_snr: float = 2.0) -> dict[str, float]:

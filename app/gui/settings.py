@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "calib/seconds": 10.0,
     "calib/steps": CALIB_STEPS,
     "profile/last": "",
+    "avatar/current": "",  # slug of the personal avatar in use ("" = the default avatar)
     "outputs/vmc": False,
     "outputs/vmc_host": "127.0.0.1",
     "outputs/vmc_port": 39539,

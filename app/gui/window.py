@@ -10,14 +10,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
+from ..pipeline.avatars import AvatarStore
 from ..pipeline.profiles import ProfileStore
 from ..sources import list_cameras
 from ..sources.synthetic import ROOM_NAMES
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
+from .avatar_controller import AvatarController
 from .controller import Controller
 from .outputs_controller import OutputsController
 from .session import Session
 from .settings import Settings
+from .views.avatar_menu import AvatarMenu
 from .views.avatar_view import AvatarView
 from .views.calibration_panel import CalibrationPanel
 from .views.camera_view import CameraView
@@ -32,7 +35,7 @@ from .views.status import StatusBar
 
 class MainWindow(QMainWindow):
     def __init__(self, session: Session, settings: Settings, store: ProfileStore, cuda: bool = False,
-                 cameras: list[int] | None = None) -> None:
+                 cameras: list[int] | None = None, avatars: AvatarStore | None = None) -> None:
         super().__init__()
         self.setWindowTitle("roomfit-avatar - live face avatar tracker")
         self.session, self.settings, self.store = session, settings, store
@@ -48,6 +51,9 @@ class MainWindow(QMainWindow):
         self._layout()
         self.profiles_menu = ProfilesMenu(store, self)
         self.controller = Controller(self)
+        self.avatar_store = avatars or AvatarStore()
+        self.avatar_menu = AvatarMenu(self.avatar_store, self)
+        self.avatars_control = AvatarController(self, self.avatar_store, self.avatar_menu)
         self.outputs_control = OutputsController(self.outputs_panel, session.outputs, settings, session)
         self._menus()
         self._wire()
@@ -103,6 +109,7 @@ class MainWindow(QMainWindow):
             data = self.controls.source.itemData(i)
             if data:
                 self._action(s, self.controls.source.itemText(i), lambda _=False, d=data: c.request_source(d))
+        mb.addMenu(self.avatar_menu)
         mb.addMenu(self.profiles_menu)
         v = mb.addMenu("&View")
         for key, shortcut in (("landmarks", "L"), ("wireframe", "W"), ("box", "B")):
@@ -142,5 +149,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.controller.save_settings()
+        self.avatars_control.shutdown()
         self.session.shutdown()
         super().closeEvent(event)

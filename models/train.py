@@ -251,12 +251,15 @@ def require_encoder(bundle: B.AvatarBundle) -> None:
 
 
 def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path,
-              z_targets: torch.Tensor | None = None, e_targets: torch.Tensor | None = None) -> dict:
+              z_targets: torch.Tensor | None = None, e_targets: torch.Tensor | None = None,
+              on_step=None) -> dict:
     """I2ZNet with Eq. 1-4; resumes from ``work/i2z.pt``. Returns the loss history.
 
     ``z_targets`` (len(data), Z) replace the DAM codes of the captured person (the crowd's
     retargeted codes, :mod:`studio.retarget`); ``e_targets`` (len(data), expr_dim) in [0, 1]
-    supervise the expression head with a binary cross-entropy weighted ``cfg.l_e``."""
+    supervise the expression head with a binary cross-entropy weighted ``cfg.l_e``.
+    ``on_step(done, total)`` is called after every step (it may raise to cancel; the run resumes
+    from the last checkpoint)."""
     require_encoder(bundle)
     net, dam = bundle.i2znet, bundle.dam
     S = bundle.cfg.crop_size
@@ -325,6 +328,8 @@ def train_i2z(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
                         **({"e": f"{hist['expr'][-1]:.3f}"} if learn_e else {}))
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.i2z_steps:
             _save_ckpt(ckpt, model=net.state_dict(), opt=opt.state_dict(), hist=hist, step=step + 1)
+        if on_step is not None:
+            on_step(step + 1, cfg.i2z_steps)
     net.eval()
     _plot(hist, work / "i2z_curves.png", "I2ZNet training")
     return hist

@@ -50,10 +50,11 @@ class Stage:
     salient_bary: np.ndarray
 
 
-def make_stage(person_seed: int, tex_size: int):
+def make_stage(person_seed, tex_size: int):
+    """``person_seed``: a studio seed, or a person object (e.g. an enrolled person)."""
     from .head import Person
 
-    person = Person(person_seed)
+    person = Person(person_seed) if isinstance(person_seed, (int, np.integer)) else person_seed
     ctx = create_context()
     topo = person.topology
     fid, bary = topo.locate_uv(person.salient_uv)
@@ -106,9 +107,15 @@ def _finish(tmp: Path, out: Path, manifest: dict, gt: dict) -> Path:
     return out
 
 
-def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int = 160, tex_size: int = 256,
-                seed: int | None = None, kind: str = "mixed", progress=None) -> Path:
-    """Synchronised calibrated views, even white light, plain background."""
+def person_label(person) -> int | str:
+    """What the manifest records as the person: the seed, or an enrolled person's name."""
+    return int(person) if isinstance(person, (int, np.integer)) else f"enrolled:{getattr(person, 'name', 'person')}"
+
+
+def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 160, tex_size: int = 256,
+                seed: int | None = None, kind: str = "mixed", progress=None, room: str = "lab") -> Path:
+    """Synchronised calibrated views, even white light, plain background (``room``: a lab-like
+    room of :mod:`studio.rooms`)."""
     from .performance import performance
 
     if frames <= 0 or views <= 0:
@@ -119,9 +126,9 @@ def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int
     tmp = _prepare_out(out)
     try:
         t0 = time.time()
-        seed = person if seed is None else seed
+        seed = (person if isinstance(person, (int, np.integer)) else 0) if seed is None else seed
         stage = make_stage(person, tex_size)
-        room = get_room("lab")
+        room = get_room(room)
         perf = performance(seed, frames, kind=kind)
         cams = np.radians([[p, y, 0.0] for y, p in LAB_VIEWS[:views]])
         f = 0.32 * size
@@ -163,7 +170,7 @@ def capture_lab(person: int, views: int, frames: int, out: str | Path, size: int
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32), rot_world=perf.rot.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
-        manifest = dict(format_version=CAPTURE_FORMAT, kind="lab", seed=seed, person=person, room="lab",
+        manifest = dict(format_version=CAPTURE_FORMAT, kind="lab", seed=seed, person=person_label(person), room=room.name,
                         views=views, frames=frames, image_size=size, tex_size=tex_size, fps=30,
                         camera={"views_deg": LAB_VIEWS[:views], "f": f}, performance=kind,
                         seconds=round(time.time() - t0, 1))
@@ -187,7 +194,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
     tmp = _prepare_out(out)
     try:
         t0 = time.time()
-        seed = (person * 1000 + 17) if seed is None else seed
+        if seed is None:
+            seed = person * 1000 + 17 if isinstance(person, (int, np.integer)) else 4242
         rng = np.random.default_rng([seed, sum(map(ord, room.name))])
         stage = make_stage(person, tex_size)
         perf = performance(seed, frames, kind=kind)
@@ -232,7 +240,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
-        manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person, room=room.name,
+        manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person_label(person), room=room.name,
                         room_description=room.description, views=1, frames=frames, image_size=[w, h],
                         tex_size=tex_size, fps=30, camera={"f": f, "size": [w, h], "auto_gain": gain},
                         performance=kind,

@@ -51,6 +51,11 @@ ROOMS: dict[str, Room] = {
                  Light((0.8, -0.2, -0.6), (1.0, 1.0, 1.0), 0.25, shadow=False)),
                 (0.35, 0.35, 0.35), specular=0.2, shadows=False,
                 fx=CameraFx(background_color=(128, 128, 128))),
+    # an enrolled person's albedo is unwrapped from a real clip and already carries that room's
+    # (mostly frontal) light: their lab lights it flat, so the DAM learns the appearance as seen
+    "enroll_lab": Room("enroll_lab", "flat white light for an enrolled person's lab (issue 17)",
+                       (), (1.0, 1.0, 1.0), specular=0.0, shadows=False,
+                       fx=CameraFx(background_color=(128, 128, 128))),
     "tungsten": Room("tungsten", "warm tungsten ceiling lamp, living room",
                      (Light((0.3, -0.9, -0.5), (1.0, 0.72, 0.42), 0.95),),
                      (0.22, 0.16, 0.10), specular=0.3,
@@ -82,7 +87,7 @@ ROOMS: dict[str, Room] = {
                      fx=CameraFx(exposure_start=1.0, exposure_end=1.0, noise=0.015, motion_blur=0.5,
                                  jpeg_quality=70, shake_px=1.0, background="clutter")),
 }
-WILD_ROOMS = tuple(k for k in ROOMS if k != "lab")
+WILD_ROOMS = tuple(k for k in ROOMS if k not in ("lab", "enroll_lab"))
 
 
 def get_room(name: str) -> Room:

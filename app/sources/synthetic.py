@@ -29,7 +29,7 @@ from .base import Grab, SourceUnavailable
 
 log = logging.getLogger(__name__)
 ALIASES = {"warm": "tungsten", "rgb": "rgb_desk"}
-ROOM_NAMES = tuple(ROOMS)
+ROOM_NAMES = tuple(r for r in ROOMS if r != "enroll_lab")  # that one is for enrollment labs only
 
 
 class SyntheticSource:

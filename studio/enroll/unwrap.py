@@ -25,7 +25,7 @@ import torch
 
 from models.texels import TexelMap, confidence, observed_texture
 from models.topology import Topology
-from studio.mesh import EYE, MOUTH
+from studio.mesh import EYE, LIP, LIP_EDGE, MOUTH
 from studio.texture import SkinParams, paint_albedo
 
 W_MIN = 0.25  # confidence below this (grazing texels) is not used
@@ -40,8 +40,9 @@ def erode_support(W: torch.Tensor, r: int) -> torch.Tensor:
 
 
 def observe(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, tm: TexelMap, chunk: int = 8,
-            grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Observed textures and confidences of N frames.
+            grad: bool = False, inner: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Observed textures and confidences of N frames. ``inner`` (T, T) bool: texels that never
+    erode their neighbours (the mouth cavity: it faces away, but it is inside the lips, not a rim).
 
     frames_rgb (N, h, w, 3) uint8 RGB, G (N, V, 3), H (N, 6) frame pixels ->
     T~ (N, 3, T, T) in [0, 1], W (N, T, T) in [0, 1] (0 where unseen)."""
@@ -55,7 +56,13 @@ def observe(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, tm: TexelMap, 
         with torch.no_grad():
             W = confidence(Gc.detach(), Hc.detach(), tm, threshold=W_MIN, occlusion=True)
             W = W * inside.to(W.dtype)
-            W = W * erode_support(W, ERODE)
+            # erode from the silhouette only (turned away / out of the picture), not from texels
+            # hidden behind the lips or the nose, nor from the atlas' empty space
+            facing = confidence(Gc.detach(), Hc.detach(), tm, threshold=W_MIN, occlusion=False)
+            support = ((facing * inside.to(W.dtype)) > 0) | ~tm.mask[None]
+            if inner is not None:
+                support = support | torch.from_numpy(inner)[None]
+            W = W * erode_support(support.to(W.dtype), ERODE)
         out_T.append(T_obs)
         out_W.append(W)
     return torch.cat(out_T), torch.cat(out_W)
@@ -104,6 +111,36 @@ def measured_skin(texture: np.ndarray, coverage: np.ndarray, regions: np.ndarray
     return replace(base, skin=skin, hair=hair, blotch=0.02, pores=0.015, blush=0.0)
 
 
+def paint_lip_edge(albedo: np.ndarray, observed: np.ndarray, coverage: np.ndarray, regions: np.ndarray) -> np.ndarray:
+    """The inner lip edge and the cavity's rim in the person's lip colour (slightly darker): those
+    texels are a few texels thin in the atlas, a clip sees them only as the dark line between
+    closed lips, and bilinear sampling bleeds them into the lips of a closed mouth."""
+    lips = observed[(regions == LIP) & (coverage > 1.0)]
+    if len(lips) < 20:
+        return albedo
+    colour = 0.8 * np.median(lips, 0)
+    edge = regions == LIP_EDGE
+    grown = cv2.dilate(edge.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    rim = grown & (regions == MOUTH)
+    out = albedo.copy()
+    out[edge | rim] = colour
+    return out
+
+
+def dilate_into_empty(img: np.ndarray, valid: np.ndarray, rings: int = 4) -> np.ndarray:
+    """Grow the atlas charts' colours a few texels into the empty atlas, so bilinear sampling at a
+    chart's rim (nostrils, lips, ears) never reads the colour of an unrelated texel."""
+    out = img.astype(np.float32).copy()
+    v = valid.astype(np.float32)
+    for _ in range(rings):
+        num = cv2.blur(out * v[..., None], (3, 3))
+        den = cv2.blur(v, (3, 3))
+        grow = (v == 0) & (den > 0)
+        out[grow] = num[grow] / den[grow, None]
+        v = np.maximum(v, grow.astype(np.float32))
+    return out
+
+
 def scalp_mask(topo: Topology, T: int) -> np.ndarray:
     from studio.texture import _hairline, texel_positions
 
@@ -119,7 +156,8 @@ def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology,
     float32 RGB in [0, 1], ``coverage`` (T, T) sum of W, ``observed`` (T, T) bool (blend used),
     ``gains`` (N, 3), ``skin`` (the SkinParams of the fill)."""
     tm = TexelMap(topo, T)
-    T_obs, W = observe(frames_rgb, G, H, tm)
+    regions = texel_regions(topo, T)
+    T_obs, W = observe(frames_rgb, G, H, tm, inner=np.isin(regions, (MOUTH, LIP_EDGE)))
     ref = int(W.sum((1, 2)).argmax())  # the frame that sees the most: the most frontal
     gains = exposure_gains(T_obs, W, ref)
     T_obs = (T_obs * gains[:, :, None, None]).clamp(0, 1)
@@ -133,17 +171,18 @@ def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology,
     merged = a[..., None] * tex + (1 - a[..., None]) * am[..., None] * tex_m
     weight = a + (1 - a) * am
     merged = merged / np.maximum(weight, 1e-6)[..., None]
-    regions = texel_regions(topo, T)
     scalp = scalp_mask(topo, T)
     base = base_skin or SkinParams((0.8, 0.62, 0.5), (0.12, 0.08, 0.05), (0.3, 0.2, 0.1), 0.6, 0.03, 0.02, 0.0, 1.0, 0)
     skin = measured_skin(merged, cov + cov_m, regions, scalp, base)
     salient = np.zeros((0, 2), np.float32) if salient_uv is None else salient_uv
     proc = paint_albedo(topo, skin, salient, T)
     # blend weight: smooth, zero on the eyes and the mouth cavity
-    keep = np.clip(weight / 0.6, 0, 1) * ~np.isin(regions, (EYE, MOUTH))
-    keep = cv2.GaussianBlur(keep.astype(np.float32), (0, 0), T / 256 * 2.0)
-    keep = keep * ~np.isin(regions, (EYE, MOUTH))
+    # (blurred before the eyes and the cavity are cut out: thin lips next to the cavity stay seen)
+    keep = cv2.GaussianBlur(np.clip(weight / 0.6, 0, 1).astype(np.float32), (0, 0), T / 256 * 1.0)
+    keep = np.minimum(keep, np.clip(weight / 0.6, 0, 1) + 0.5) * ~np.isin(regions, (EYE, MOUTH))
     albedo = keep[..., None] * merged + (1 - keep[..., None]) * proc
+    albedo = paint_lip_edge(albedo, merged, cov + cov_m, regions)
+    albedo = dilate_into_empty(albedo, regions >= 0)
     return {"albedo": np.clip(albedo, 0, 1).astype(np.float32), "coverage": (cov + cov_m).astype(np.float32),
             "observed": keep > 0.5, "gains": gains.numpy(), "skin": skin, "ref_frame": ref}
 

@@ -28,8 +28,8 @@ from .lab import LabBudget, render_lab, train_personal
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "assets" / "default_avatar"
 # share of the wall time per stage, measured on the 2-core CPU for a 20 s clip (docs/enrollment.md)
-STAGES = (("landmarks", 0.04), ("fit", 0.01), ("unwrap", 0.01), ("lab", 0.15), ("train", 0.63),
-          ("verify", 0.15), ("write", 0.01))
+STAGES = (("landmarks", 0.04), ("fit", 0.06), ("unwrap", 0.01), ("lab", 0.12), ("train", 0.60),
+          ("verify", 0.16), ("write", 0.01))
 UNWRAP_FRAMES = 48  # frames blended into the texture (evenly spaced over the enrollment part)
 
 
@@ -93,15 +93,20 @@ def _check_out(req: EnrollRequest) -> None:
 
 
 def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
-    from .fit import FitResult, fit_landmarks
+    from .fit import FitResult, fit_landmarks, result_of
+    from .fit_texture import refine_with_texture
 
     path = work / "fit.npz"
     sel = np.where(clip.usable & clip.train)[0]
     if path.exists():
         with np.load(path) as z:
             return FitResult.from_npz(z), sel, z["G"]
-    fit, person, poses = fit_landmarks(clip.landmarks[sel], topo, progress=lambda a, n: progress("fit", a / n),
+    fit, person, poses = fit_landmarks(clip.landmarks[sel], topo, progress=lambda a, n: progress("fit", 0.3 * a / n),
                                        cancel=cancel)
+    tex_info = refine_with_texture(clip.frames[sel], clip.landmarks[sel], person, poses, topo,
+                                   progress=lambda a, n: progress("fit", 0.3 + 0.7 * a / n), cancel=cancel)
+    K = torch.from_numpy(clip.landmarks[sel].astype(np.float32))
+    fit = result_of(person, poses, K, (K[:, 36] - K[:, 45]).norm(dim=-1).clamp(min=1.0), fit.history)
     if yaw_range(fit.H) < MIN_YAW_RANGE_DEG:
         raise EnrollInputError(f"the head did not turn in the clip (yaw range {yaw_range(fit.H):.0f} deg): turn "
                                "your head slowly to the left and to the right when asked",
@@ -109,7 +114,7 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
     with torch.no_grad():
         G = person.geometry(poses.w()).numpy().astype(np.float32)
     part = work / "fit.part.npz"
-    np.savez(part, G=G, **fit.to_npz())
+    np.savez(part, G=G, texture_fit=json.dumps(tex_info), **fit.to_npz())
     part.replace(path)
     return fit, sel, G
 
@@ -128,6 +133,11 @@ def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str):
     person.save(path)
     cv2.imwrite(str(work / "albedo.png"), np.clip(out["albedo"][..., ::-1] * 255 + 0.5, 0, 255).astype(np.uint8))
     return person, out
+
+
+def fit_texture_info(work: Path) -> dict:
+    with np.load(work / "fit.npz") as z:
+        return json.loads(str(z["texture_fit"])) if "texture_fit" in z else {}
 
 
 def _machine() -> str:
@@ -210,6 +220,7 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
         "frames_analysed": int(len(clip.index)), "frames_enrolled": int(len(sel)),
         "frames_held_back": int((clip.held & clip.usable).sum()), "fps": clip.fps,
         "fit": {"nme_median": float(np.median(fit.residual)), "nme_p90": float(np.percentile(fit.residual, 90)),
+                "texture_agreement": fit_texture_info(work),
                 "yaw_range_deg": [float(np.degrees(fit.H[:, 2]).min()), float(np.degrees(fit.H[:, 2]).max())]},
         "training": {**{k: v for k, v in train_info.items() if k != "lab"}, "budget": asdict(budget)},
         "held_back": held, "warnings": warnings, "timings_s": timings, "machine": _machine(), "device": "cpu",

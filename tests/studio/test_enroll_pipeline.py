@@ -152,3 +152,20 @@ def test_progress_is_monotone_with_an_eta():
     assert done == sorted(done) and abs(done[-1] - 1.0) < 1e-6
     assert got[1]["message"] == STAGES[0][0]  # a stage keeps its message
     assert np.isclose(sum(w for _, w in STAGES), 1.0)
+
+
+@pytest.mark.slow
+def test_disk_full_while_writing_keeps_the_work_and_writes_nothing(tmp_path, clip, small_default, monkeypatch):
+    import errno
+
+    import studio.enroll.pipeline as P
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(P.B, "save", full)
+    out = tmp_path / "me"
+    with pytest.raises(EnrollInputError, match="No space left on device.*--resume"):
+        enroll(_request(clip, out, small_default))
+    assert not out.exists() and not (tmp_path / ".me.partial").exists()
+    assert (tmp_path / "me.work" / "train").is_dir()  # the trained stages are kept for --resume

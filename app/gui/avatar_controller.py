@@ -200,9 +200,10 @@ class AvatarController(QObject):
         return d
 
     def _clean_frames(self, on: bool) -> None:
-        """While the dialog records, the camera frames carry no overlays (the clip is the raw camera)."""
+        """While the dialog records, the camera frames carry no overlays (the clip is the raw camera).
+        No redraw: it waits for the avatar render (seconds on a loaded CPU) and would stall the first prompt."""
         opts = self.w.controller.options
-        self.s.set_options(replace(opts, **CLEAN) if on else opts)
+        self.s.set_options(replace(opts, **CLEAN) if on else opts, redraw=False)
 
     def _created(self, slug: str) -> None:
         self.menu.rebuild()

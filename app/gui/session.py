@@ -152,9 +152,12 @@ class Session(QObject):
         self.tracking.call_soon(swap)
 
     # ------------------------------------------------------------------ options
-    def set_options(self, options: ViewOptions) -> None:
+    def set_options(self, options: ViewOptions, redraw: bool = True) -> None:
+        """``redraw``: draw the last frame again with them now (a paused view). The redraw waits for the
+        avatar render; a switch while frames flow (the enrollment recording) passes False."""
         self.pipeline.options = options  # one reference swap: the tracking thread reads it per frame
-        self.tracking.redraw()
+        if redraw:
+            self.tracking.redraw()
 
     def set_smoothing(self, strength: float) -> None:
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_smoothing(strength))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from models import bundle as B
 
-from .profiles import slugify, user_data_dir
+from .profiles import display_path, slugify, user_data_dir
 
 META, REPORT, SHEET = "avatar.json", "enroll_report.json", "contact_sheet.png"
 WORK, CLIP, JOB = ".work", ".clip.mp4", ".enroll.json"
@@ -94,6 +94,11 @@ class AvatarStore:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else user_data_dir() / "avatars"
+
+    @property
+    def shown_root(self) -> str:
+        """The folder as the window names it (the home folder as ``~``)."""
+        return display_path(self.root)
 
     # ------------------------------------------------------------------ reading
     def list(self) -> list[AvatarInfo]:

@@ -35,8 +35,8 @@ class EnrollJob:
 
     def argv(self, engine: tuple[str, ...] | list[str] = ENGINE) -> list[str]:
         args = [*engine, "--video", str(self.video), "--out", str(self.out)]
-        if self.name:
-            args += ["--name", self.name]
+        if self.name:  # one word: a name that starts with "-" is not taken for an option
+            args.append(f"--name={self.name}")
         if self.budget_minutes is not None:
             args += ["--budget-minutes", f"{self.budget_minutes:g}"]
         if self.resume:
@@ -53,8 +53,12 @@ class EnrollProgress:
 
     @property
     def text(self) -> str:
-        what = STAGE_TEXT.get(self.stage, self.stage)
-        return f"{what}: {self.message}" if self.message else what
+        """What the window shows: the engine's message (it describes the stage: "training your face
+        model"), else the stage's own words, with the step ("... (step 5 of 7)") until the end."""
+        what = self.message or STAGE_TEXT.get(self.stage, self.stage)
+        if self.stage in STAGE_TEXT and self.done < 1.0:
+            what += f" (step {list(STAGE_TEXT).index(self.stage) + 1} of {len(STAGE_TEXT)})"
+        return what
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,14 @@ the 30 s recording) so that one prompt can be recorded again without touching th
 the end :meth:`GuidedRecording.write` writes one mp4 with the prompts in their order
 (``cv2.VideoWriter`` into ``*.part.mp4``, then ``os.replace``: never a half-written clip) plus a
 JSON side file naming each prompt's frame range, at the frame rate the frames arrived at.
+:func:`import_clip` takes a video recorded elsewhere instead (copied the same way).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -86,3 +88,25 @@ class GuidedRecording:
             tmp.write_text(json.dumps({"clip": path.name, "fps": fps, "frames": n, "prompts": seg}, indent=2))
             os.replace(tmp, segments)
         return info
+
+
+def import_clip(src: str | Path, path: str | Path, part: str | Path) -> dict:
+    """Copy an existing video ``src`` to ``path`` via ``part`` (the enrollment then owns the copy:
+    deleting the avatar deletes it, never the original); -> {frames, fps, sha256}. RecordingError
+    when it is not a video OpenCV can read."""
+    src, path, part = Path(src), Path(path), Path(part)
+    cap = cv2.VideoCapture(str(src))
+    try:
+        ok = src.is_file() and cap.isOpened() and cap.read()[0]
+        frames, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        cap.release()
+    if not ok:
+        raise RecordingError(f"cannot read the video {src}: not a file OpenCV can decode; choose another one")
+    try:
+        shutil.copyfile(src, part)
+        os.replace(part, path)
+    except OSError as e:
+        part.unlink(missing_ok=True)
+        raise RecordingError(f"the video could not be copied to {path}: {e.strerror or e}") from e
+    return {"frames": frames, "fps": fps, "sha256": sha256(path)}

@@ -5,6 +5,7 @@ result registered), and the Avatar picker in the window (switch, rename, delete,
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,6 +13,7 @@ from PySide6.QtCore import QTimer
 
 from app.pipeline.avatars import AvatarStore
 from app.pipeline.enrollment_prompts import PROMPT_NAMES
+from models.files import sha256
 
 from .conftest import PacketLog, wait_for
 from .fake_engine import calls, write_engine
@@ -120,7 +122,7 @@ def test_enrollment_shows_progress_and_registers_the_avatar(qtbot, tmp_path, tin
     assert d.state == "enrolling" and d.buttons["cancel"].isVisible()
     wait_for(qtbot, lambda: d.state == "done", 30, "the fake engine")
     assert [p.stage for p in progress] == ["landmarks", "fit", "unwrap", "train", "write"]
-    assert d.progress.bar.value() == 1000 and "Writing the avatar" in d.progress.stage.text()
+    assert d.progress.bar.value() == 1000 and d.progress.stage.text() == "Step 3"  # the engine's message
     assert "s left" in d.progress.eta.text()
     a = store.find("Ada")
     assert created == [a.slug] and a.frames == d.clip_frames > 0 and a.summary["psnr_face"] == 24.5
@@ -129,12 +131,45 @@ def test_enrollment_shows_progress_and_registers_the_avatar(qtbot, tmp_path, tin
     assert list(seg["prompts"]) == list(PROMPT_NAMES)
     argv = calls(tmp_path / "engine")[-1]
     assert argv[argv.index("--out") + 1] == str(a.path) and "--progress-json" in argv and "--resume" not in argv
-    assert argv[argv.index("--video") + 1] == str(store.clip_path(a.slug)) and argv[argv.index("--name") + 1] == "Ada"
+    assert argv[argv.index("--video") + 1] == str(store.clip_path(a.slug)) and "--name=Ada" in argv
     assert d.buttons["use"].isVisible() and "ready" in d.info.text()
     used = []
     d.use_requested.connect(used.append)
     d.buttons["use"].click()
     assert used == [a.slug]
+
+
+def test_a_video_file_is_enrolled_from_a_copy(qtbot, tmp_path, tiny_bundle):
+    import cv2
+
+    video = tmp_path / "elsewhere.avi"
+    wr = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (64, 48))
+    for k in range(12):
+        wr.write(np.full((48, 64, 3), 20 * k, np.uint8))
+    wr.release()
+    d, store = make_dialog(qtbot, tmp_path, tiny_bundle, "ok")
+    assert d.buttons["file"].isVisible()
+    d.name.setText("-dash")  # not taken for an option
+    d.enroll_clip(tmp_path / "missing.mp4")
+    assert "cannot read the video" in d.error.text() and d.state == "intro" and d.slot is None
+    assert list(store.root.iterdir()) == []  # nothing of the attempt stays
+    d.enroll_clip(video)
+    wait_for(qtbot, lambda: d.state == "done", 30, "the fake engine")
+    a = store.find("-dash")
+    assert a.frames == 12 and a.clip_sha256 == sha256(video) == sha256(store.clip_path(a.slug)) and video.exists()
+    assert "--name=-dash" in calls(tmp_path / "engine")[-1] and not store.segments_path(a.slug).exists()
+    store.delete(a.slug)
+    assert video.exists() and not store.clip_path(a.slug).exists()
+
+
+def test_progress_text_is_the_engine_message_with_the_step():
+    from app.pipeline.enroll_job import EnrollJob, parse_line
+
+    p = parse_line('{"stage": "train", "done": 0.5, "eta_s": 61, "message": "training your face model"}')
+    assert p.text == "training your face model (step 5 of 7)"
+    assert parse_line('{"stage": "lab", "done": 0.3}').text == "rendering your personal lab capture (step 4 of 7)"
+    assert parse_line('{"stage": "write", "done": 1.0, "message": "done"}').text == "done"
+    assert EnrollJob(Path("v.mp4"), Path("out"), "--x").argv(("e",))[5] == "--name=--x"
 
 
 def test_cancel_then_resume(qtbot, tmp_path, tiny_bundle):

@@ -75,5 +75,5 @@ class AvatarMenu(QMenu):
                                                                       for p in pending]:
                 d = dele.addAction(name)
                 d.triggered.connect(lambda _=False, s=slug: self.delete_requested.emit(s))
-        info = self.addAction(f"folder: {self.store.root}")
+        info = self.addAction(f"folder: {self.store.shown_root}")
         info.setEnabled(False)

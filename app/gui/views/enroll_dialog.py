@@ -1,6 +1,6 @@
-"""Create my avatar: a guided recording with a live check of every prompt, then the enrollment
-engine in the background (progress, time left, Cancel, Resume), the result registered as a
-personal avatar.
+"""Create my avatar: a guided recording with a live check of every prompt (or a video file,
+:meth:`EnrollDialog.enroll_clip`), then the enrollment engine in the background (progress, time
+left, Cancel, Resume), the result registered as a personal avatar.
 
 The dialog only listens: :meth:`EnrollDialog.on_packet` gets the window's tracked packets (the
 camera frame and the detector's 68 points). While frames are recorded it says so with
@@ -13,16 +13,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QDialog, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QVBoxLayout, QWidget
 
 from models.files import sha256
 
 from ...pipeline.avatars import AvatarError, AvatarStore, PendingEnrollment
 from ...pipeline.enroll_job import EnrollJob, EnrollOutcome
-from ...pipeline.enroll_recording import GuidedRecording, RecordingError
+from ...pipeline.enroll_recording import GuidedRecording, RecordingError, import_clip
 from ...pipeline.enrollment_prompts import PROMPT_BY_NAME, PROMPT_NAMES, PromptCoverage
 from ..workers.enroll import EnrollRunner
 from .enroll_widgets import EnrollPanel
@@ -30,6 +31,7 @@ from .enroll_widgets import EnrollPanel
 PRIVACY = ("Everything stays on this machine: the recording, the points found on your face and your avatar "
            "are kept in {root} and never sent anywhere. Delete removes all of it.")
 READY_S = 1.5  # "get ready" before each prompt (not recorded)
+VIDEOS = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v);;All files (*)"
 
 
 class EnrollDialog(QDialog):
@@ -43,7 +45,7 @@ class EnrollDialog(QDialog):
         self.setWindowTitle("Create my avatar")
         self.store, self.device, self.mirrored = store, device, mirrored
         self.runner = EnrollRunner(engine, self)
-        self.runner.progress.connect(self._on_progress)
+        self.runner.progress.connect(lambda p: self.progress.show_progress(p))
         self.runner.finished.connect(self._on_finished)
         self.confirm = lambda title, text: QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
         self.ready_s, self.prompt_seconds = READY_S, None  # None: each prompt's own seconds (tests shorten both)
@@ -58,14 +60,15 @@ class EnrollDialog(QDialog):
         self._show()
 
     def _build(self) -> None:
-        ui = EnrollPanel(PRIVACY.format(root=self.store.root), self.store.unique_name("My avatar"),
+        ui = EnrollPanel(PRIVACY.format(root=self.store.shown_root), self.store.unique_name("My avatar"),
                          [(f"{p.name} ({p.created})", p.slug) for p in self.store.unfinished()])
         self.ui = ui
         self.preview, self.prompt, self.prompts, self.name = ui.preview, ui.prompt, ui.prompts, ui.name
         self.info, self.error, self.progress, self.pending, self.buttons = ui.info, ui.error, ui.progress, \
             ui.pending, ui.buttons
-        for key, slot in (("start", self.start_recording), ("redo", self.redo), ("create", self.create),
-                          ("cancel", self.cancel), ("resume", self.resume), ("use", self._use), ("close", self.reject)):
+        for key, slot in (("start", self.start_recording), ("file", self._pick_clip), ("redo", self.redo),
+                          ("create", self.create), ("cancel", self.cancel), ("resume", self.resume), ("use", self._use),
+                          ("close", self.reject)):
             ui.buttons[key].clicked.connect(lambda _=False, f=slot: f())
         lay = QVBoxLayout(self)
         lay.addWidget(ui)
@@ -76,6 +79,7 @@ class EnrollDialog(QDialog):
         idle = s in ("intro", "review", "failed", "cancelled", "done")
         b["start"].setVisible(s in ("intro", "failed") and (s == "intro" or not rec))
         b["start"].setText("Record again" if s == "failed" else "Start recording")
+        b["file"].setVisible(s in ("intro", "review", "failed"))
         b["redo"].setVisible(s in ("review", "failed") and rec)
         b["create"].setVisible(s in ("review", "failed") and rec)
         b["cancel"].setVisible(s in ("recording", "enrolling"))
@@ -166,6 +170,7 @@ class EnrollDialog(QDialog):
 
     def _recording_done(self) -> None:
         self.timer.stop()
+        self._marks()  # a prompt cut short by Cancel is checked on what it got
         self.state, self.preview.captions = "review", []
         self.recording_changed.emit(False)
         missing = self.prompts.marked()
@@ -175,19 +180,37 @@ class EnrollDialog(QDialog):
 
     # ------------------------------------------------------------------ enrollment
     def create(self) -> None:
+        """Enroll the guided recording (written as the new avatar's clip)."""
+        st = self.store
+        self._new_enrollment(lambda slot: self.recording.write(st.clip_path(slot), st.clip_part_path(slot),
+                                                               st.segments_path(slot)))
+
+    def enroll_clip(self, video: str | Path) -> None:
+        """Enroll a video recorded elsewhere instead (*Enroll a video file ...*): copied into the store
+        like a recording, so that Delete removes the copy and never the original."""
+        def copy(slot: Path) -> dict:
+            self.store.segments_path(slot).unlink(missing_ok=True)  # no prompts in it
+            return import_clip(video, self.store.clip_path(slot), self.store.clip_part_path(slot))
+
+        self._new_enrollment(copy)
+
+    def _pick_clip(self) -> None:
+        if path := QFileDialog.getOpenFileName(self, "Enroll a video file", "", VIDEOS)[0]:
+            self.enroll_clip(path)
+
+    def _new_enrollment(self, write_clip: Callable[[Path], dict]) -> None:
         fresh = self.slot is None
         try:
             name = self.store.check_name(self.name.text(), self.store.job_name(self.slot) if self.slot else "")
             self.slot = self.slot or self.store.new_slot(name)
-            info = self.recording.write(self.store.clip_path(self.slot), self.store.clip_part_path(self.slot),
-                                        self.store.segments_path(self.slot))
+            info = write_clip(self.slot)
         except (AvatarError, RecordingError, OSError) as e:
             if self.slot is not None and fresh:  # nothing of this attempt stays behind
                 self.store.delete(self.slot.name)
                 self.slot = None
             self.error.setText(str(e))
             return
-        self.clip_sha, self.clip_frames = info["sha256"], info["frames"]
+        self.clip_sha, self.clip_frames = info["sha256"], info["frames"] or None  # None: the report's count
         self._run(EnrollJob(self.store.clip_path(self.slot), self.slot, name, device=self.device))
 
     def resume(self) -> None:
@@ -207,6 +230,7 @@ class EnrollDialog(QDialog):
         self.job, self.state = job, "enrolling"
         self.error.setText("")
         self.info.setText("Enrolling in the background; you can keep using the tracker.")
+        self.prompt.setText(f"Creating your avatar \u201c{job.name}\u201d ...")
         self.progress.reset()
         self._show()
         self.runner.start(job)
@@ -221,9 +245,6 @@ class EnrollDialog(QDialog):
             self.info.setText("stopping the enrollment ...")
             self.runner.cancel()
             self._show()
-
-    def _on_progress(self, p) -> None:
-        self.progress.show_progress(p)
 
     def _on_finished(self, out: EnrollOutcome) -> None:
         self.outcome_kind = out.kind

@@ -33,6 +33,8 @@ class PromptList(QListWidget):
         super().__init__()
         self.setObjectName("prompts")
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setWordWrap(True)  # a long "redo: ..." reason wraps instead of scrolling sideways
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.states: dict[str, tuple[str, str]] = {}
         self.rows: dict[str, QListWidgetItem] = {}
         for p in PROMPTS:
@@ -91,8 +93,9 @@ class ProgressBox(QWidget):
         self.eta.setText(eta_text(p.eta_s))
 
 
-BUTTONS = (("start", "Start recording"), ("redo", "Redo prompts"), ("create", "Create my avatar"), ("cancel", "Cancel"),
-           ("resume", "Resume"), ("use", "Use it now"), ("close", "Close"))
+BUTTONS = (("start", "Start recording"), ("file", "Enroll a video file ..."), ("redo", "Redo prompts"),
+           ("create", "Create my avatar"), ("cancel", "Cancel"), ("resume", "Resume"), ("use", "Use it now"),
+           ("close", "Close"))
 
 
 class EnrollPanel(QWidget):

@@ -11,8 +11,11 @@ incidence angle, z-buffer visibility, inside the image; :mod:`models.texels`). T
 3. fill: texels no frame saw take the mirror texel (the atlas is left-right symmetric:
    column j <-> T-1-j), and what is still empty the studio's procedural albedo painted in the
    person's measured skin and hair colours (:func:`studio.texture.paint_albedo`);
-4. the eyes and the mouth cavity (teeth, tongue) always come from that procedural albedo: a
-   clip shows them half closed or shut most of the time.
+4. the mouth cavity (teeth, tongue) always comes from that procedural albedo (a clip shows it
+   shut most of the time), its rim and the inner lip edge in the person's lip colour. The eyes
+   come from the clip where it sees them well (the robust blend keeps the open eyes over blinks):
+   with the template's painted eyes, the eyes were about 40 % of the face's error on the
+   held-back frames of a real clip (docs/enrollment.md); ``observed_eyes=False`` paints them.
 """
 
 from __future__ import annotations
@@ -149,7 +152,8 @@ def scalp_mask(topo: Topology, T: int) -> np.ndarray:
 
 
 def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology, T: int = 256,
-           base_skin: SkinParams | None = None, salient_uv: np.ndarray | None = None) -> dict:
+           base_skin: SkinParams | None = None, salient_uv: np.ndarray | None = None,
+           observed_eyes: bool = True) -> dict:
     """The person's albedo in the atlas.
 
     frames_rgb (N, h, w, 3) uint8 RGB; G (N, V, 3); H (N, 6) -> dict with ``albedo`` (T, T, 3)
@@ -179,7 +183,8 @@ def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology,
     # blend weight: smooth, zero on the eyes and the mouth cavity
     # (blurred before the eyes and the cavity are cut out: thin lips next to the cavity stay seen)
     keep = cv2.GaussianBlur(np.clip(weight / 0.6, 0, 1).astype(np.float32), (0, 0), T / 256 * 1.0)
-    keep = np.minimum(keep, np.clip(weight / 0.6, 0, 1) + 0.5) * ~np.isin(regions, (EYE, MOUTH))
+    cut = (MOUTH,) if observed_eyes else (EYE, MOUTH)
+    keep = np.minimum(keep, np.clip(weight / 0.6, 0, 1) + 0.5) * ~np.isin(regions, cut)
     albedo = keep[..., None] * merged + (1 - keep[..., None]) * proc
     albedo = paint_lip_edge(albedo, merged, cov + cov_m, regions)
     albedo = dilate_into_empty(albedo, regions >= 0)

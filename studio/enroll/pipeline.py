@@ -119,7 +119,7 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
     return fit, sel, G
 
 
-def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str):
+def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str, cancel=None):
     from .fit import neutral_geometry
     from .person import EnrolledPerson
     from .unwrap import unwrap
@@ -128,7 +128,7 @@ def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str):
     if path.exists():
         return EnrolledPerson.load(path), None
     pick = np.linspace(0, len(sel) - 1, min(UNWRAP_FRAMES, len(sel))).round().astype(int)
-    out = unwrap(clip.frames[sel[pick]], G[pick], fit.H[pick], topo, 256)
+    out = unwrap(clip.frames[sel[pick]], G[pick], fit.H[pick], topo, 256, cancel=cancel)
     person = EnrolledPerson(neutral_geometry(topo, fit), out["albedo"], out["skin"], name, alpha=fit.alpha)
     person.save(path)
     cv2.imwrite(str(work / "albedo.png"), np.clip(out["albedo"][..., ::-1] * 255 + 0.5, 0, 255).astype(np.uint8))
@@ -183,7 +183,7 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
     timed("fit", t)
     prog("unwrap", 0.0, "unwrapping your face texture")
     t = time.time()
-    person, _ = stage_unwrap(clip, fit, sel, G, work, topo, req.name)
+    person, _ = stage_unwrap(clip, fit, sel, G, work, topo, req.name, cancel)
     timed("unwrap", t)
     budget = req.budget or budget_for(req.budget_minutes)
     default = B.load(req.default_bundle)
@@ -223,11 +223,13 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
                 "texture_agreement": fit_texture_info(work),
                 "yaw_range_deg": [float(np.degrees(fit.H[:, 2]).min()), float(np.degrees(fit.H[:, 2]).max())]},
         "training": {**{k: v for k, v in train_info.items() if k != "lab"}, "budget": asdict(budget)},
-        "held_back": held, "warnings": warnings, "timings_s": timings, "machine": _machine(), "device": "cpu",
+        "held_back": held, "warnings": warnings, "timings_s": timings, "machine": _machine(),
+        # the lab, training and verification run on the CPU (a CUDA path is not written yet)
+        "device": "cpu",
     }
     report["seconds"] = round(sum(timings.values()), 1)
     _write_bundle(bundle, req, report, sheet, train_info)
-    timed("write", time.time())
+    shutil.rmtree(work, ignore_errors=True)  # the avatar is complete: nothing is left to resume
     prog("write", 1.0, "done")
     report["wall_seconds_this_run"] = round(time.time() - t0, 1)
     return report

@@ -43,7 +43,7 @@ def erode_support(W: torch.Tensor, r: int) -> torch.Tensor:
 
 
 def observe(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, tm: TexelMap, chunk: int = 8,
-            grad: bool = False, inner: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+            grad: bool = False, inner: np.ndarray | None = None, cancel=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Observed textures and confidences of N frames. ``inner`` (T, T) bool: texels that never
     erode their neighbours (the mouth cavity: it faces away, but it is inside the lips, not a rim).
 
@@ -51,6 +51,8 @@ def observe(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, tm: TexelMap, 
     T~ (N, 3, T, T) in [0, 1], W (N, T, T) in [0, 1] (0 where unseen)."""
     out_T, out_W = [], []
     for a in range(0, len(frames_rgb), chunk):
+        if cancel and cancel():
+            raise KeyboardInterrupt("cancelled")
         img = torch.from_numpy(np.ascontiguousarray(frames_rgb[a:a + chunk])).permute(0, 3, 1, 2).float() / 255.0
         Gc = G[a:a + chunk] if torch.is_tensor(G) else torch.from_numpy(np.asarray(G[a:a + chunk], np.float32))
         Hc = H[a:a + chunk] if torch.is_tensor(H) else torch.from_numpy(np.asarray(H[a:a + chunk], np.float32))
@@ -153,7 +155,7 @@ def scalp_mask(topo: Topology, T: int) -> np.ndarray:
 
 def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology, T: int = 256,
            base_skin: SkinParams | None = None, salient_uv: np.ndarray | None = None,
-           observed_eyes: bool = True) -> dict:
+           observed_eyes: bool = True, cancel=None) -> dict:
     """The person's albedo in the atlas.
 
     frames_rgb (N, h, w, 3) uint8 RGB; G (N, V, 3); H (N, 6) -> dict with ``albedo`` (T, T, 3)
@@ -161,7 +163,7 @@ def unwrap(frames_rgb: np.ndarray, G: np.ndarray, H: np.ndarray, topo: Topology,
     ``gains`` (N, 3), ``skin`` (the SkinParams of the fill)."""
     tm = TexelMap(topo, T)
     regions = texel_regions(topo, T)
-    T_obs, W = observe(frames_rgb, G, H, tm, inner=np.isin(regions, (MOUTH, LIP_EDGE)))
+    T_obs, W = observe(frames_rgb, G, H, tm, inner=np.isin(regions, (MOUTH, LIP_EDGE)), cancel=cancel)
     ref = int(W.sum((1, 2)).argmax())  # the frame that sees the most: the most frontal
     gains = exposure_gains(T_obs, W, ref)
     T_obs = (T_obs * gains[:, :, None, None]).clamp(0, 1)

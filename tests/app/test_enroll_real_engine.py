@@ -120,7 +120,8 @@ def test_real_engine_creates_an_avatar_the_tracker_can_use(make_window, qtbot, c
         assert isinstance(a.summary[k], float), k
     assert a.clip_sha256 == sha256(clip) == sha256(store.clip_path(a.slug)) and clip.exists()
     work = a.path.with_name(a.slug + ".work")
-    assert work.is_dir() and (a.path / "contact_sheet.png").exists() and store.unfinished() == []
+    # a finished enrollment leaves no work folder behind (nothing to resume)
+    assert not work.exists() and (a.path / "contact_sheet.png").exists() and store.unfinished() == []
     # the Avatar menu lists it; picking it swaps the live tracker to the enrolled bundle
     assert list(menu.picks) == ["", a.slug] and menu.picks[""].isChecked()
     assert "psnr_face" in menu.picks[a.slug].toolTip()

@@ -73,6 +73,7 @@ def test_enroll_cli_writes_a_loadable_bundle_and_a_full_report(tmp_path, clip, s
     assert report["frames"] == 140 and report["frames_held_back"] > 10
     assert (out / "contact_sheet.png").stat().st_size > 1000 and (out / "person.npz").exists()
     assert not (tmp_path / "avatars" / ".me.partial").exists()
+    assert not (tmp_path / "avatars" / "me.work").exists()  # finished: the work folder is gone
 
 
 def _request(clip, out, default, **kw) -> EnrollRequest:

@@ -141,7 +141,7 @@ def read_clip(path: str | Path, detector=None, progress=None, cancel=None,
             raise KeyboardInterrupt("cancelled")
     cap.release()
     counts = np.array(counts)
-    dark = f"the clip is too dark (%s brightness {{:.0f}}/255): turn on a light in front of you, not behind you, " \
+    dark = "the clip is too dark (%s brightness {:.0f}/255): turn on a light in front of you, not behind you, " \
         "and record again"
     if len(counts) == 0 or (counts == 0).mean() > 0.6:
         if frame_lumas and np.median(frame_lumas) < DARK_LUMA:  # no face found because nothing is lit

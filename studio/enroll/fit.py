@@ -179,7 +179,8 @@ def fit_landmarks(K2D: np.ndarray, topo: Topology, cfg: FitConfig = FitConfig(),
     poses = FramePoses(initial_poses(K2D, topo), person.B.shape[0])
     hist = []
     total = cfg.rigid_steps + cfg.steps
-    stages = ((cfg.rigid_steps, [poses.s, poses.r, poses.u]), (cfg.steps, list(person.parameters()) + list(poses.parameters())))
+    everything = list(person.parameters()) + list(poses.parameters())
+    stages = ((cfg.rigid_steps, [poses.s, poses.r, poses.u]), (cfg.steps, everything))
     done = 0
     for steps, params in stages:
         opt = torch.optim.Adam(params, lr=cfg.lr)

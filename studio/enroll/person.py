@@ -33,7 +33,8 @@ class EnrolledPerson(Person):
         self.expression_names = [str(n) for n in ex["blendshape_names"]]
         self.identity_names = [str(n) for n in ex["identity_names"]]
         self._B = ex["blendshapes"].astype(np.float32)
-        self.identity = np.zeros(len(self.identity_names), np.float32) if alpha is None else np.asarray(alpha, np.float32)
+        K = len(self.identity_names)
+        self.identity = np.zeros(K, np.float32) if alpha is None else np.asarray(alpha, np.float32)
         self.skin = skin
         self.neutral = np.asarray(neutral, np.float32)
         if self.neutral.shape != self.topology.vertices.shape:

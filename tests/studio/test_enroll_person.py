@@ -34,7 +34,8 @@ def test_lab_capture_of_an_enrolled_person(tmp_path):
     from models.data import load_capture
     from studio.capture import capture_lab
 
-    out = capture_lab(_enrolled("Ann"), views=2, frames=3, out=tmp_path / "lab", size=64, tex_size=32, room="enroll_lab")
+    out = capture_lab(_enrolled("Ann"), views=2, frames=3, out=tmp_path / "lab", size=64, tex_size=32,
+                      room="enroll_lab")
     cap = load_capture(out)
     m = json.loads((out / "manifest.json").read_text())
     assert m["person"] == "enrolled:Ann" and m["room"] == "enroll_lab"

@@ -170,7 +170,8 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32), rot_world=perf.rot.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
-        manifest = dict(format_version=CAPTURE_FORMAT, kind="lab", seed=seed, person=person_label(person), room=room.name,
+        manifest = dict(format_version=CAPTURE_FORMAT, kind="lab", seed=seed, person=person_label(person),
+                        room=room.name,
                         views=views, frames=frames, image_size=size, tex_size=tex_size, fps=30,
                         camera={"views_deg": LAB_VIEWS[:views], "f": f}, performance=kind,
                         seconds=round(time.time() - t0, 1))
@@ -240,7 +241,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
-        manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person_label(person), room=room.name,
+        manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person_label(person),
+                        room=room.name,
                         room_description=room.description, views=1, frames=frames, image_size=[w, h],
                         tex_size=tex_size, fps=30, camera={"f": f, "size": [w, h], "auto_gain": gain},
                         performance=kind,

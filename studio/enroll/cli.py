@@ -90,7 +90,11 @@ def _run(a: argparse.Namespace) -> int:
                   file=sys.stderr)
         return 3
     hb = rep["held_back"]
-    say({"result": "ok", "bundle": str(req.out), "report": str(req.out / "enroll_report.json")})
+    say({"result": "ok", "bundle": str(req.out), "report": str(req.out / "enroll_report.json"),
+         **({"warnings": rep["warnings"]} if rep.get("warnings") else {})})
+    if not a.progress_json:
+        for w in rep.get("warnings", []):
+            print(f"[enroll] note: {w['message']} (redo: {', '.join(w['redo'])})", flush=True)
     if not a.progress_json:
         print(f"[enroll] avatar written to {req.out} in {rep['seconds']:.0f} s: held-back face PSNR "
               f"{hb['psnr_face']:.1f} dB, SSIM {hb['ssim_face']:.3f}, identity distance "

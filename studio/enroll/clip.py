@@ -161,8 +161,11 @@ def read_clip(path: str | Path, detector=None, progress=None, cancel=None,
     return clip
 
 
-MIN_YAW_RANGE_DEG = 5.0  # below: the head never turned; the sides of the face are unknown -> error
-GOOD_YAW_DEG = 12.0  # each way from the median pose; below: a warning (sides filled from the mirror)
+# Too little head rotation is a warning, not an error: the sides the clip never showed are filled
+# from the mirror image and the studio skin in the person's tone, and the avatar is still theirs
+# (docs/enrollment.md: a clip whose head stays still scores an identity distance far below the
+# default avatar's). The warning names the prompts to redo for a better avatar.
+GOOD_YAW_DEG = 12.0  # each way from the median pose
 
 
 def rotation_coverage(H: np.ndarray, good_deg: float = GOOD_YAW_DEG) -> tuple[str, ...]:

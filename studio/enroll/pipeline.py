@@ -23,7 +23,7 @@ import torch
 from models import bundle as B
 from models.files import sha256
 
-from .clip import MIN_YAW_RANGE_DEG, EnrollClip, EnrollInputError, read_clip, rotation_coverage, yaw_range
+from .clip import EnrollClip, EnrollInputError, read_clip, rotation_coverage, yaw_range
 from .lab import LabBudget, render_lab, train_personal
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "models" / "assets" / "default_avatar"
@@ -107,10 +107,6 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
                                    progress=lambda a, n: progress("fit", 0.3 + 0.7 * a / n), cancel=cancel)
     K = torch.from_numpy(clip.landmarks[sel].astype(np.float32))
     fit = result_of(person, poses, K, (K[:, 36] - K[:, 45]).norm(dim=-1).clamp(min=1.0), fit.history)
-    if yaw_range(fit.H) < MIN_YAW_RANGE_DEG:
-        raise EnrollInputError(f"the head did not turn in the clip (yaw range {yaw_range(fit.H):.0f} deg): turn "
-                               "your head slowly to the left and to the right when asked",
-                               redo=("turn_left", "turn_right"))
     with torch.no_grad():
         G = person.geometry(poses.w()).numpy().astype(np.float32)
     part = work / "fit.part.npz"
@@ -210,7 +206,8 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
     warnings = []
     weak = rotation_coverage(fit.H)
     if weak:
-        warnings.append({"redo": list(weak), "message": "the head turned little to the " + " and ".join(
+        warnings.append({"redo": list(weak), "message": f"the head turned little (yaw range {yaw_range(fit.H):.0f} "
+                         "deg) to the " + " and ".join(
             r.split("_")[1] for r in weak) + ": that side of the face is filled from the mirror image; record "
             "again turning further for a better avatar"})
     timed("verify", t)
@@ -221,7 +218,8 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
         "frames_held_back": int((clip.held & clip.usable).sum()), "fps": clip.fps,
         "fit": {"nme_median": float(np.median(fit.residual)), "nme_p90": float(np.percentile(fit.residual, 90)),
                 "texture_agreement": fit_texture_info(work),
-                "yaw_range_deg": [float(np.degrees(fit.H[:, 2]).min()), float(np.degrees(fit.H[:, 2]).max())]},
+                "yaw_range_deg": [float(np.degrees(fit.H[:, 2]).min()), float(np.degrees(fit.H[:, 2]).max())],
+                "yaw_range_p2_p98_deg": yaw_range(fit.H)},
         "training": {**{k: v for k, v in train_info.items() if k != "lab"}, "budget": asdict(budget)},
         "held_back": held, "warnings": warnings, "timings_s": timings, "machine": _machine(),
         # the lab, training and verification run on the CPU (a CUDA path is not written yet)

@@ -255,7 +255,9 @@ class EnrollDialog(QDialog):
                 out = EnrollOutcome("error", f"the avatar could not be registered: {e}")
             else:
                 self.state, self.created = "done", a.slug
-                self.info.setText(f"Your avatar \u201c{a.name}\u201d is ready (Avatar menu).")
+                notes = [w.get("message", "") for w in out.extra.get("warnings", []) if isinstance(w, dict)]
+                self.info.setText(f"Your avatar \u201c{a.name}\u201d is ready (Avatar menu)."
+                                  + "".join(f"\nNote: {n}" for n in notes if n))
                 self.prompt.setText("Done.")
                 self.avatar_created.emit(a.slug)
                 self._show()

@@ -18,26 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from models import bundle as B
 from models.adapt import adapt
+from models.data import read_video
 
 from .common import git_commit, machine
 from .track_eval import detect_and_crop
-
-
-def read_frames(path: Path) -> np.ndarray:
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        out.append(f)
-    cap.release()
-    return np.stack(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     wild = out / f"wild_{a.room}"
     if not (wild / "manifest.json").exists():
         capture_wild(person, a.room, a.frames, wild, tex_size=bundle.cfg.tex_size, kind="crowd")
-    frames = read_frames(wild / "video.mp4")
+    frames = read_video(wild / "video.mp4")
     track = detect_and_crop(frames, bundle.cfg.crop_size, "dlib")
     plan = CalibrationPlan()
     t1 = time.time()

@@ -43,7 +43,7 @@ def test_tiny_run_writes_every_key(tiny_head_bundle, tmp_path):
     else:
         from bench.table1 import ensure_wild
 
-        shutil.copy(ensure_wild(d / "cache", 0, "office", 10) / "video.mp4", videos / "studio_p0.mp4")
+        shutil.copy(ensure_wild(d / "cache", 0, "office", 12) / "video.mp4", videos / "studio_p0.mp4")
     out = tmp_path / "out"
     args = ["--bundle", str(bundle), "--bundle", str(bundle), "--videos", str(videos), "--out", str(out), "--quick",
             "--frames", "12", "--persons", "3", "--synthetic-frames", "12", "--cache", str(d / "cache")]

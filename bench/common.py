@@ -98,14 +98,19 @@ def profile_topology(cfg, bench: str) -> tuple[Topology, str]:
         return make_test_mesh(), "test mesh stand-in"
 
 
-def timeit(fn, repeat: int = 20, warmup: int = 3) -> dict:
-    """Median / p95 wall time of fn() in ms."""
-    for _ in range(warmup):
-        fn()
+def times_ms(fn, repeat: int) -> list[float]:
+    """Wall time of each of ``repeat`` calls of fn(), in ms."""
     ts = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         ts.append(1e3 * (time.perf_counter() - t0))
-    ts.sort()
+    return ts
+
+
+def timeit(fn, repeat: int = 20, warmup: int = 3) -> dict:
+    """Median / p95 wall time of fn() in ms."""
+    for _ in range(warmup):
+        fn()
+    ts = sorted(times_ms(fn, repeat))
     return {"p50_ms": ts[len(ts) // 2], "p95_ms": ts[min(len(ts) - 1, int(0.95 * len(ts)))], "n": repeat}

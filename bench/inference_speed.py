@@ -38,7 +38,7 @@ from models import bundle as B
 from models import fast_infer as FI
 from models.camera import view_direction
 
-from .common import git_commit, machine, md_table, run_dir, write_json
+from .common import git_commit, machine, md_table, run_dir, times_ms, write_json
 
 NETS = ("encoder", "geometry", "texture", "frame", "frame_geo")
 
@@ -162,16 +162,23 @@ def _outputs(fns) -> dict:
     return {"z": z, "H": H, "G": G, "T": T}
 
 
+def _change_encoder(b, i: int):
+    """Give the bundle a copy of its encoder with head_z's bias moved (a calibration's swap);
+    returns the original, to put back."""
+    i2z = copy.deepcopy(b.i2znet)
+    with torch.no_grad():
+        i2z.head_z[-1].bias.add_(1e-3 * (i + 1))
+    old, b.i2znet = b.i2znet, i2z
+    return old
+
+
 def _swap_time(b, backend: str, threads: int, reps: int = 3) -> dict:
     """Seconds from changed encoder weights to a rebuilt fast encoder graph (sync rebuild)."""
     f = FI.FastInfer(b, backend, threads=threads, rebuild="sync")
     f.prepare()
     ts, keys = [], []
     for i in range(reps):
-        i2z = copy.deepcopy(b.i2znet)
-        with torch.no_grad():
-            i2z.head_z[-1].bias.add_(1e-3 * (i + 1))
-        old, b.i2znet = b.i2znet, i2z
+        old = _change_encoder(b, i)
         t0 = time.perf_counter()
         f._runner("encoder")
         ts.append(time.perf_counter() - t0)
@@ -186,10 +193,7 @@ def _swap_time(b, backend: str, threads: int, reps: int = 3) -> dict:
     g.prepare()
     live = []
     for i in range(reps):
-        i2z = copy.deepcopy(b.i2znet)
-        with torch.no_grad():
-            i2z.head_z[-1].bias.add_(1e-3 * (i + 1))
-        old, b.i2znet = b.i2znet, i2z
+        old = _change_encoder(b, i)
         t0 = time.perf_counter()
         g.weights_changed()
         frames = []
@@ -271,11 +275,7 @@ def measure(bundle_path: str, rounds: int, iters: int, use_compile: bool) -> dic
             for n in NETS:
                 fn = variants[v][n]
                 fn()
-                ts = []
-                for _ in range(iters):
-                    t0 = time.perf_counter()
-                    fn()
-                    ts.append(1e3 * (time.perf_counter() - t0))
+                ts = times_ms(fn, iters)
                 samples[v][n] += ts
                 per_round[v][n].append(statistics.median(ts))
         load.append(os.getloadavg()[0])

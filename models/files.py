@@ -1,5 +1,6 @@
-"""Small file helpers shared by model bundles and room profiles: hashing and the atomic
-replacement of a folder (write into a hidden temporary sibling, then rename)."""
+"""Small file helpers shared by model bundles, room profiles and enrollment: hashing, an atomic
+.npz write, and the atomic replacement of a folder (write into a hidden temporary sibling,
+then rename)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,18 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def save_npz(path: Path, compressed: bool = False, **arrays) -> Path:
+    """``np.savez`` (or ``savez_compressed``) into ``path`` atomically: written beside it as
+    ``NAME.part.npz`` and renamed, so an interrupted write never leaves a truncated file."""
+    import numpy as np
+
+    path = Path(path)
+    part = path.with_name(path.name + ".part.npz")
+    (np.savez_compressed if compressed else np.savez)(part, **arrays)
+    os.replace(part, path)
+    return path
 
 
 def replace_folder(src: Path, final: Path) -> None:

@@ -153,6 +153,19 @@ def _set_dam_statistics(bundle: B.AvatarBundle, data: LabData, rng: np.random.Ge
     bundle.dam.set_statistics(G_mean, G_std, T_mean)
 
 
+def dam_batch(data: LabData, rows: np.ndarray, rng: np.random.Generator, tex_size: int):
+    """One DAM training batch for samples ``rows`` of ``data``, each seen from a random lab view:
+    G (B, V, 3), the view-averaged texture T_avg and the view's texture T_v (B, 3, T, T), and
+    the view direction (B, 3)."""
+    picks = [data.index[i] for i in rows]
+    views = [int(rng.integers(0, data.views(c))) for c, _ in picks]
+    G = torch.from_numpy(np.stack([data.G(c, t) for c, t in picks])).float()
+    T_avg = tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]), tex_size)
+    T_v = tex_tensor(np.stack([data.texture(c, t, v) for (c, t), v in zip(picks, views)]), tex_size)
+    vd = torch.from_numpy(np.stack([data.caps[c].gt["view_dir"][t, v] for (c, t), v in zip(picks, views)])).float()
+    return G, T_avg, T_v, vd
+
+
 def train_dam(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Path) -> dict:
     """VAE training of the DAM; resumes from ``work/dam.pt``. Returns the loss history."""
     dam = bundle.dam
@@ -167,15 +180,10 @@ def train_dam(bundle: B.AvatarBundle, data: LabData, cfg: TrainConfig, work: Pat
     dam.train()
     bar = tqdm(range(start, cfg.dam_steps), initial=start, total=cfg.dam_steps, desc="DAM", unit="step")
     for step in bar:
-        picks = [data.index[i] for i in rng.integers(0, len(data), cfg.batch)]
-        views = [int(rng.integers(0, data.views(c))) for c, _ in picks]
-        G = torch.from_numpy(np.stack([data.G(c, t) for c, t in picks])).float()
-        T_avg = tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]), bundle.cfg.tex_size)
-        T_v = tex_tensor(np.stack([data.texture(c, t, v) for (c, t), v in zip(picks, views)]), bundle.cfg.tex_size)
-        vd = torch.from_numpy(np.stack([data.caps[c].gt["view_dir"][t, v] for (c, t), v in zip(picks, views)]))
+        G, T_avg, T_v, vd = dam_batch(data, rng.integers(0, len(data), cfg.batch), rng, bundle.cfg.tex_size)
         mu, logstd = dam.encode(G, T_avg)
         z = mu + torch.randn_like(mu) * logstd.exp()
-        G_rec, T_rec = dam.decode(z, vd.float())
+        G_rec, T_rec = dam.decode(z, vd)
         l_geo = (((G_rec - G) / dam.G_scale) ** 2).mean()
         l_tex = ((T_rec - T_v) ** 2).mean()
         l_kl = kl_loss(mu, logstd)

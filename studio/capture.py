@@ -50,11 +50,16 @@ class Stage:
     salient_bary: np.ndarray
 
 
+def is_seed(person) -> bool:
+    """A studio person's seed (int), as opposed to a person object such as an enrolled person."""
+    return isinstance(person, (int, np.integer))
+
+
 def make_stage(person_seed, tex_size: int):
     """``person_seed``: a studio seed, or a person object (e.g. an enrolled person)."""
     from .head import Person
 
-    person = Person(person_seed) if isinstance(person_seed, (int, np.integer)) else person_seed
+    person = Person(person_seed) if is_seed(person_seed) else person_seed
     ctx = create_context()
     topo = person.topology
     fid, bary = topo.locate_uv(person.salient_uv)
@@ -109,7 +114,7 @@ def _finish(tmp: Path, out: Path, manifest: dict, gt: dict) -> Path:
 
 def person_label(person) -> int | str:
     """What the manifest records as the person: the seed, or an enrolled person's name."""
-    return int(person) if isinstance(person, (int, np.integer)) else f"enrolled:{getattr(person, 'name', 'person')}"
+    return int(person) if is_seed(person) else f"enrolled:{getattr(person, 'name', 'person')}"
 
 
 def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 160, tex_size: int = 256,
@@ -126,7 +131,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
     tmp = _prepare_out(out)
     try:
         t0 = time.time()
-        seed = (person if isinstance(person, (int, np.integer)) else 0) if seed is None else seed
+        seed = (person if is_seed(person) else 0) if seed is None else seed
         stage = make_stage(person, tex_size)
         room = get_room(room)
         perf = performance(seed, frames, kind=kind)
@@ -196,7 +201,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
     try:
         t0 = time.time()
         if seed is None:
-            seed = person * 1000 + 17 if isinstance(person, (int, np.integer)) else 4242
+            seed = person * 1000 + 17 if is_seed(person) else 4242
         rng = np.random.default_rng([seed, sum(map(ord, room.name))])
         stage = make_stage(person, tex_size)
         perf = performance(seed, frames, kind=kind)

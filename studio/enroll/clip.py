@@ -8,14 +8,13 @@ analysed frame (the same independent detector the benchmarks score against).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from models.files import sha256
+from models.files import save_npz, sha256
 
 HOLD_BACK = 0.2
 MIN_SECONDS = 5.0
@@ -61,10 +60,8 @@ class EnrollClip:
         return ~self.held
 
     def save(self, path: Path) -> None:
-        part = path.with_name(path.name + ".part.npz")
-        np.savez(part, frames=self.frames, landmarks=self.landmarks, index=self.index, fps=self.fps,
+        save_npz(path, frames=self.frames, landmarks=self.landmarks, index=self.index, fps=self.fps,
                  sha256=self.sha256, total_frames=self.total_frames, scale=self.scale)
-        part.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> EnrollClip:
@@ -184,10 +181,6 @@ def yaw_range(H: np.ndarray) -> float:
     """Total range of the fitted yaw (degrees), robust to a stray frame (2nd to 98th percentile)."""
     ry = np.degrees(H[:, 2])
     return float(np.percentile(ry, 98) - np.percentile(ry, 2))
-
-
-def digest(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()[:16]
 
 
 __all__ = ["EnrollClip", "EnrollInputError", "HOLD_BACK", "read_clip", "rotation_coverage", "yaw_range"]

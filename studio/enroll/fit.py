@@ -153,13 +153,16 @@ def landmark_weights() -> torch.Tensor:
     return a
 
 
-def landmark_energy(person: PersonModel, poses: FramePoses, K2D: torch.Tensor, iod: torch.Tensor,
-                    rows: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean weighted squared landmark residual (units of iod^2) and per-frame NME.
-    K2D (N, 68, 2), iod (N,); rows selects frames."""
+def interocular(K2D: torch.Tensor) -> torch.Tensor:
+    """Outer-eye-corner distance of each frame's landmarks, at least 1 px. (N, 68, 2) -> (N,)"""
+    return (K2D[:, 36] - K2D[:, 45]).norm(dim=-1).clamp(min=1.0)
+
+
+def landmark_energy(person: PersonModel, poses: FramePoses, K2D: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean weighted squared landmark residual (units of the interocular distance squared) and
+    per-frame NME. K2D (N, 68, 2) -> (), (N,)"""
     H, w = poses.H(), poses.w()
-    if rows is not None:
-        H, w, K2D, iod = H[rows], w[rows], K2D[rows], iod[rows]
+    iod = interocular(K2D)
     P = project(person.geometry(w, person.lm), H)  # (N, 68, 2)
     r = (P - K2D) / iod[:, None, None]
     e = (landmark_weights() * (r**2).sum(-1)).mean()
@@ -174,7 +177,6 @@ def fit_landmarks(K2D: np.ndarray, topo: Topology, cfg: FitConfig = FitConfig(),
     K2D (N, 68, 2) frame pixels -> FitResult (+ the torch modules, for the texture stage).
     ``progress(done, total)`` and ``cancel() -> bool`` are polled every 10 steps."""
     K = torch.from_numpy(np.asarray(K2D, np.float32))
-    iod = (K[:, 36] - K[:, 45]).norm(dim=-1).clamp(min=1.0)
     person = PersonModel(topo, cfg)
     poses = FramePoses(initial_poses(K2D, topo), person.B.shape[0])
     hist = []
@@ -186,7 +188,7 @@ def fit_landmarks(K2D: np.ndarray, topo: Topology, cfg: FitConfig = FitConfig(),
         opt = torch.optim.Adam(params, lr=cfg.lr)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=cfg.lr * 0.05)
         for _ in range(steps):
-            e, _ = landmark_energy(person, poses, K, iod)
+            e, _ = landmark_energy(person, poses, K)
             loss = e + person.prior() + expression_prior(poses.w(), cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -199,12 +201,13 @@ def fit_landmarks(K2D: np.ndarray, topo: Topology, cfg: FitConfig = FitConfig(),
                     progress(done, total)
                 if cancel and cancel():
                     raise KeyboardInterrupt("cancelled")
-    return result_of(person, poses, K, iod, hist), person, poses
+    return result_of(person, poses, K2D, hist), person, poses
 
 
 @torch.no_grad()
-def result_of(person: PersonModel, poses: FramePoses, K: torch.Tensor, iod: torch.Tensor, hist: list) -> FitResult:
-    _, nme = landmark_energy(person, poses, K, iod)
+def result_of(person: PersonModel, poses: FramePoses, K2D: np.ndarray, hist: list) -> FitResult:
+    """The fit's numbers (copies). K2D (N, 68, 2) the landmarks the poses were fitted to."""
+    _, nme = landmark_energy(person, poses, torch.from_numpy(np.asarray(K2D, np.float32)))
     return FitResult(person.alpha.detach().numpy().copy(),
                      person.d.detach().clamp(-person.cfg.max_d, person.cfg.max_d).numpy().copy(),
                      poses.H().numpy().copy(), poses.w().numpy().copy(), nme.numpy().copy(), hist)

@@ -57,7 +57,6 @@ def refine_with_texture(frames_rgb: np.ndarray, K2D: np.ndarray, person: PersonM
     rows = torch.from_numpy(spread_frames(poses.H().detach().numpy(), cfg.frames))
     imgs = torch.from_numpy(np.ascontiguousarray(frames_rgb[rows.numpy()])).permute(0, 3, 1, 2).float() / 255.0
     K = torch.from_numpy(np.asarray(K2D, np.float32))
-    iod = (K[:, 36] - K[:, 45]).norm(dim=-1).clamp(min=1.0)
     params = list(person.parameters()) + list(poses.parameters())
     opt = torch.optim.Adam(params, lr=cfg.lr)
     hist = {"tex": [], "landmarks": []}
@@ -68,7 +67,7 @@ def refine_with_texture(frames_rgb: np.ndarray, K2D: np.ndarray, person: PersonM
         with torch.no_grad():
             W = confidence(G, H, tm, threshold=cfg.w_min, occlusion=True) * inside.to(G.dtype)
         e_tex = texture_energy(T_obs, W)
-        e_lmk, _ = landmark_energy(person, poses, K, iod)
+        e_lmk, _ = landmark_energy(person, poses, K)
         loss = e_lmk + cfg.l_tex * e_tex + person.prior() + expression_prior(poses.w(), fit_cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()

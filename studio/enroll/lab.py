@@ -25,7 +25,7 @@ import torch
 
 from models import bundle as B
 from models.data import load_capture
-from models.train import LabData, TrainConfig, _save_ckpt, tex_tensor, train_i2z
+from models.train import LabData, TrainConfig, _save_ckpt, dam_batch, tex_tensor, train_i2z
 from studio.retarget import avatar_codes
 
 
@@ -99,12 +99,7 @@ def train_dam_shared(bundle: B.AvatarBundle, data: LabData, z_star: torch.Tensor
     dam.train()
     for step in range(start, budget.dam_steps):
         rows = rng.integers(0, len(data), budget.dam_batch)
-        picks = [data.index[i] for i in rows]
-        views = [int(rng.integers(0, data.views(c))) for c, _ in picks]
-        G = torch.from_numpy(np.stack([data.G(c, t) for c, t in picks])).float()
-        T_avg = tex_tensor(np.stack([data.mean_texture(c, t) for c, t in picks]), bundle.cfg.tex_size)
-        T_v = tex_tensor(np.stack([data.texture(c, t, v) for (c, t), v in zip(picks, views)]), bundle.cfg.tex_size)
-        vd = torch.from_numpy(np.stack([data.caps[c].gt["view_dir"][t, v] for (c, t), v in zip(picks, views)])).float()
+        G, T_avg, T_v, vd = dam_batch(data, rows, rng, bundle.cfg.tex_size)
         z = z_star[rows]
         G_rec, T_rec = dam.decode(z + 0.05 * z_sd * torch.randn_like(z), vd)
         mu, _ = dam.encode(G, T_avg)

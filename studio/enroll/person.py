@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models.files import save_npz
 from models.topology import Topology
 from studio.head import Person, template
 from studio.texture import SkinParams
@@ -58,14 +59,10 @@ class EnrolledPerson(Person):
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
         """person.npz (geometry, albedo as uint8, knobs) written atomically."""
-        path = Path(path)
-        part = path.with_name(path.name + ".part.npz")
-        np.savez_compressed(part, neutral=self.neutral, identity=self.identity,
-                            albedo=np.clip(self._source * 255 + 0.5, 0, 255).astype(np.uint8),
-                            skin=np.array(json.dumps(asdict(self.skin))), name=np.array(self.name),
-                            topology=np.array(self.topology.name))
-        part.replace(path)
-        return path
+        return save_npz(path, compressed=True, neutral=self.neutral, identity=self.identity,
+                        albedo=np.clip(self._source * 255 + 0.5, 0, 255).astype(np.uint8),
+                        skin=np.array(json.dumps(asdict(self.skin))), name=np.array(self.name),
+                        topology=np.array(self.topology.name))
 
     @classmethod
     def load(cls, path: str | Path) -> EnrolledPerson:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from models import bundle as B
-from models.files import sha256
+from models.files import replace_folder, save_npz, sha256
 
 from .clip import EnrollClip, EnrollInputError, read_clip, rotation_coverage, yaw_range
 from .lab import LabBudget, render_lab, train_personal
@@ -105,13 +105,10 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
                                        cancel=cancel)
     tex_info = refine_with_texture(clip.frames[sel], clip.landmarks[sel], person, poses, topo,
                                    progress=lambda a, n: progress("fit", 0.3 + 0.7 * a / n), cancel=cancel)
-    K = torch.from_numpy(clip.landmarks[sel].astype(np.float32))
-    fit = result_of(person, poses, K, (K[:, 36] - K[:, 45]).norm(dim=-1).clamp(min=1.0), fit.history)
+    fit = result_of(person, poses, clip.landmarks[sel], fit.history)
     with torch.no_grad():
         G = person.geometry(poses.w()).numpy().astype(np.float32)
-    part = work / "fit.part.npz"
-    np.savez(part, G=G, texture_fit=json.dumps(tex_info), **fit.to_npz())
-    part.replace(path)
+    save_npz(path, G=G, texture_fit=json.dumps(tex_info), **fit.to_npz())
     return fit, sel, G
 
 
@@ -246,9 +243,7 @@ def _write_bundle(bundle: B.AvatarBundle, req: EnrollRequest, report: dict, shee
         shutil.copy2(req.work / "person.npz", tmp / "person.npz")
         cv2.imwrite(str(tmp / "contact_sheet.png"), sheet)
         (tmp / "enroll_report.json").write_text(json.dumps(report, indent=2, default=float))
-        if req.out.exists():
-            shutil.rmtree(req.out)
-        tmp.rename(req.out)
+        replace_folder(tmp, req.out)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise EnrollInputError(f"could not save the avatar to {req.out}: {e.strerror or e} (the work folder "

@@ -50,6 +50,13 @@ def render_clip(path: Path, person: int = 3, seconds: float = 7.0, fps: float = 
     return {"expr": expr, "H": np.array(Hs), "person": st.person}
 
 
+def yaw_sweep(n: int, f: float, centre: float, max_yaw: float) -> tuple[np.ndarray, np.ndarray]:
+    """n head rotations turning evenly from -max_yaw to +max_yaw (radians) and their poses
+    H = (f, r, centre, centre). -> rot (n, 3), H (n, 6)"""
+    rot = np.stack([np.zeros(n), np.linspace(-max_yaw, max_yaw, n), np.zeros(n)], 1)
+    return rot, np.concatenate([np.full((n, 1), f), rot, np.full((n, 2), centre)], 1)
+
+
 def noise_clip(path: Path, seconds: float = 6.0, fps: float = 20.0, size: int = 128) -> None:
     rng = np.random.default_rng(0)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))

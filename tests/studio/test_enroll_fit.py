@@ -10,6 +10,8 @@ from studio.enroll.fit import fit_landmarks, neutral_geometry
 from studio.enroll.unwrap import unwrap
 from studio.head import Person, template
 
+from .enroll_clips import yaw_sweep
+
 
 def _aligned_error(A, B, face):
     a, b = A[face] - A[face].mean(0), B[face] - B[face].mean(0)
@@ -48,8 +50,7 @@ def test_unwrap_recovers_albedo_where_confident():
     topo = template()
     st = make_stage(5, 128)
     N = 9
-    rot = np.stack([np.zeros(N), np.linspace(-0.6, 0.6, N), np.zeros(N)], 1)
-    H = np.concatenate([np.full((N, 1), 110.0), rot, np.full((N, 2), 150.0)], 1)
+    rot, H = yaw_sweep(N, 110.0, 150.0, 0.6)
     G = np.stack([st.person.geometry(None)] * N)
     albedo = st.person.albedo(128)
     frames = np.stack([st.renderer.render(G[t], H[t], albedo, (300, 300), np.zeros((300, 300, 3), np.uint8)).rgb

@@ -13,6 +13,8 @@ from studio.enroll.fit_texture import TextureFitConfig, refine_with_texture, tex
 from studio.enroll.person import EnrolledPerson
 from studio.head import Person, template
 
+from .enroll_clips import yaw_sweep
+
 
 def _enrolled(name="me") -> EnrolledPerson:
     p = Person(4)
@@ -54,8 +56,7 @@ def test_texture_agreement_lowers_its_energy_and_keeps_landmarks():
     topo = template()
     st = make_stage(7, 64)
     N = 8
-    rot = np.stack([np.zeros(N), np.linspace(-0.5, 0.5, N), np.zeros(N)], 1)
-    H = np.concatenate([np.full((N, 1), 60.0), rot, np.full((N, 2), 80.0)], 1)
+    rot, H = yaw_sweep(N, 60.0, 80.0, 0.5)
     G = np.stack([st.person.neutral] * N)
     frames = []
     for t in range(N):

@@ -93,6 +93,8 @@ def _check_out(req: EnrollRequest) -> None:
 
 
 def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
+    """-> the fit, the rows of the clip it used, their geometry G (N, V, 3), the texture-agreement
+    energies (from work/fit.npz when it is there)."""
     from .fit import FitResult, fit_landmarks, result_of
     from .fit_texture import refine_with_texture
 
@@ -100,7 +102,7 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
     sel = np.where(clip.usable & clip.train)[0]
     if path.exists():
         with np.load(path) as z:
-            return FitResult.from_npz(z), sel, z["G"]
+            return FitResult.from_npz(z), sel, z["G"], json.loads(str(z["texture_fit"]))
     fit, person, poses = fit_landmarks(clip.landmarks[sel], topo, progress=lambda a, n: progress("fit", 0.3 * a / n),
                                        cancel=cancel)
     tex_info = refine_with_texture(clip.frames[sel], clip.landmarks[sel], person, poses, topo,
@@ -109,7 +111,7 @@ def stage_fit(clip: EnrollClip, work: Path, topo, cancel, progress):
     with torch.no_grad():
         G = person.geometry(poses.w()).numpy().astype(np.float32)
     save_npz(path, G=G, texture_fit=json.dumps(tex_info), **fit.to_npz())
-    return fit, sel, G
+    return fit, sel, G, tex_info
 
 
 def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str, cancel=None):
@@ -126,11 +128,6 @@ def stage_unwrap(clip: EnrollClip, fit, sel, G, work: Path, topo, name: str, can
     person.save(path)
     cv2.imwrite(str(work / "albedo.png"), np.clip(out["albedo"][..., ::-1] * 255 + 0.5, 0, 255).astype(np.uint8))
     return person, out
-
-
-def fit_texture_info(work: Path) -> dict:
-    with np.load(work / "fit.npz") as z:
-        return json.loads(str(z["texture_fit"])) if "texture_fit" in z else {}
 
 
 def _machine() -> str:
@@ -172,7 +169,7 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
     topo = template()
     prog("fit", 0.0, "fitting your face shape, head poses and expressions")
     t = time.time()
-    fit, sel, G = stage_fit(clip, work, topo, cancel, prog)
+    fit, sel, G, tex_info = stage_fit(clip, work, topo, cancel, prog)
     timed("fit", t)
     prog("unwrap", 0.0, "unwrapping your face texture")
     t = time.time()
@@ -214,7 +211,7 @@ def enroll(req: EnrollRequest, report=None, cancel=None) -> dict:
         "frames_analysed": int(len(clip.index)), "frames_enrolled": int(len(sel)),
         "frames_held_back": int((clip.held & clip.usable).sum()), "fps": clip.fps,
         "fit": {"nme_median": float(np.median(fit.residual)), "nme_p90": float(np.percentile(fit.residual, 90)),
-                "texture_agreement": fit_texture_info(work),
+                "texture_agreement": tex_info,
                 "yaw_range_deg": [float(np.degrees(fit.H[:, 2]).min()), float(np.degrees(fit.H[:, 2]).max())],
                 "yaw_range_p2_p98_deg": yaw_range(fit.H)},
         "training": {**{k: v for k, v in train_info.items() if k != "lab"}, "budget": asdict(budget)},

@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0-0.95: crop-box smoothing and strength of the output filter on z and the head pose "
                         "(0 = the networks' raw per-frame answer; default: the window's saved setting, 0.5; in the "
                         "window the value is saved like the slider's)")
+    p.add_argument("--guide", default=None, metavar="SPEC",
+                   help="which expressions follow the detector's points (models.code_guide): eyes,brows (default), "
+                        "all (adds the mouth), none (the encoder alone); in the window on/off is saved like the "
+                        "checkbox")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

@@ -80,6 +80,12 @@ def run_headless(args) -> int:
                           texture_every=args.texture_every)
     if args.smoothing is not None:
         setup.tracker.set_smoothing(args.smoothing)
+    if getattr(args, "guide", None) is not None:
+        try:
+            setup.tracker.set_guide(args.guide)
+        except ValueError as e:
+            print(f"[headless] ERROR: --guide: {e}", file=sys.stderr)
+            return 2
     notices = [n for n in (src_note, *setup.notices) if n]
     store = ProfileStore()
     if args.profile:
@@ -180,6 +186,8 @@ def run_headless(args) -> int:
               "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
               "device": str(setup.tracker.device), "landmarks": setup.landmarks, "room_profile": setup.profile,
               "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
+              "guide": (setup.tracker.guide_spec if setup.tracker.guide is not None
+                        else "none (the bundle has no guide_codes)"),
               "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,
               **allp.summary(), "faces_found": tracks.found_count, "warnings": notices + ([pipeline.notice]
               if pipeline.notice else []), "events": events, "machine": _machine(),

@@ -12,6 +12,7 @@ landmarks, Pearson r of mouth opening / width, eye opening per eye and brow heig
 whether dlib's brow signal varies on the clip, and 2D stability (Eq. 10, +0.1 px). The same
 for the tracker's input detector points (FrameResult.detected): what the detector alone
 reaches. Synthetic clips of studio persons other than the avatar: :mod:`bench.expression_synth`.
+``--guide`` runs each bundle with each keypoint-guidance setting of the tracker (:mod:`models.code_guide`).
 All bundles run in the same process on the same frames. Writes results.json, results.md,
 eyes_<clip>.png (eye-opening traces), overview.png and traces/<clip>.npz.
 """
@@ -65,8 +66,8 @@ def run_video(bundles: dict, path: Path, out: Path, frames_max: int | None, devi
                     "cached": ref["cached"], "seconds": round(ref["seconds"], 1)},
            "brow": brow_variation(pts), "bundles": {}}
     traces = {"dlib": pts}
-    for label, bundle in bundles.items():
-        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing)
+    for label, (bundle, guide) in bundles.items():
+        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing, guide=guide)
         r = {"tracker": landmark_scores(tr.landmarks, pts, fps), "seconds": round(tr.seconds, 1),
              "tracked_fps": len(frames) / max(tr.seconds, 1e-9),
              "named_expressions": tr.expression_names is not None, "gaze": tr.gaze is not None}
@@ -87,6 +88,9 @@ def run_video(bundles: dict, path: Path, out: Path, frames_max: int | None, devi
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.expression_fidelity", description=__doc__.split("\n\n")[0])
     p.add_argument("--bundle", action="append", help="avatar bundle (repeat for two; default: the default avatar)")
+    p.add_argument("--guide", action="append", default=None,
+                   help="the tracker's keypoint guidance (models.code_guide: none | eyes,brows | all | default); "
+                        "repeat to run every bundle with each (labels get ' guide=SPEC')")
     p.add_argument("--videos", default=str(DEFAULT_VIDEOS), help="folder of .mp4 files (read in place)")
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true", help=f"first {QUICK_FRAMES} frames per video, tiny synthetic clips")
@@ -109,7 +113,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     paths = a.bundle or [str(B.DEFAULT_BUNDLE)]
-    bundles = {k: B.load(v) for k, v in bundle_labels(paths).items()}
+    guides = a.guide or ["default"]
+    variants = {(k if len(guides) == 1 else f"{k} guide={g}"): (v, g)
+                for k, v in bundle_labels(paths).items() for g in guides}
+    loaded = {v: B.load(v) for v in paths}
+    bundles = {label: (loaded[v], g) for label, (v, g) in variants.items()}
     out = run_dir(a.out, "expression_fidelity")
     vids = [] if a.no_real else sorted(Path(a.videos).glob("*.mp4"))
     if not vids and not a.no_real:
@@ -119,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     r = {"machine": machine(), "git_commit": git_commit(), "quick": a.quick,
          "command": "python -m bench.expression_fidelity " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None
                                                                           else argv)),
-         "bundles": bundle_labels(paths), "videos": a.videos, "frames_per_video": frames_max or "all",
+         "bundles": {label: v for label, (v, _) in variants.items()}, "guides": guides, "videos": a.videos,
+         "frames_per_video": frames_max or "all",
          "smoothing": a.smoothing,
          "definitions": {"reference": REFERENCE, "blink_tolerance_frames": BLINK_TOL,
                          "blink": "events of models.face_signals.find_blinks in the eye opening, both eyes averaged "

@@ -95,11 +95,13 @@ def _stack(rows: list, n: int) -> np.ndarray | None:
 
 
 def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", detector=None,
-                 smoothing: float = 0.5, keep_geometry: bool = False) -> Tracked:
+                 smoothing: float = 0.5, keep_geometry: bool = False, guide: str | None = "default") -> Tracked:
     """Run the live :class:`models.tracker.Tracker` (its default detector unless given, its
     output filter at ``smoothing``) over consecutive frames at the video's time stamps. The
-    texture is decoded once only: nothing here reads it."""
-    tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9)
+    texture is decoded once only: nothing here reads it. ``guide``: the tracker's keypoint guidance
+    (:mod:`models.code_guide`; "default" = the tracker's default)."""
+    kw = {} if guide in (None, "default") else {"guide": guide}
+    tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)
     n = len(frames)
     rows: dict[str, list] = {k: [] for k in ("landmarks", "detected", "expressions", "gaze", "G")}
     names = None

@@ -98,6 +98,8 @@ def save(bundle: AvatarBundle, path: str | Path, provenance: dict | None = None,
         }
         if bundle.cfg.expr_dim:  # names of the expression head's outputs, in order
             manifest["expression_names"] = list(bundle.manifest.get("expression_names", ()))
+        if "guide_codes" in bundle.manifest:  # the expression directions of models.code_guide
+            manifest["guide_codes"] = bundle.manifest["guide_codes"]
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         replace_folder(tmp, path)
     except BaseException:

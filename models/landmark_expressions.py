@@ -25,6 +25,12 @@ browDownLeft/Right brow_lift    P50                min(P2, 0.92 n)
 the midpoint of the four eye corners (36, 39, 42, 45) over the outer-eye-corner distance. The corners
 do not move when the lids close, so a blink does not read as a lowered brow.
 
+**Noise dead zone.** Landmark jitter around the neutral level would read as a small weight on
+every frame (a brow "raised" by 0.1-0.3 half the time, since its neutral level is the median).
+Each weight therefore starts only above ``NOISE_K`` = 2 standard deviations of its signal's own
+frame-to-frame noise sigma (:func:`models.face_signals.second_difference_sigma` over the window),
+in weight units d = k sigma / |e - n|:  w' = clip((w - d) / (1 - d), 0, 1), d <= 0.5.
+
 The levels are recomputed every ``refresh`` frames (percentiles over ~900 samples cost ~0.5 ms).
 The fixed margins (0.15, 1.12, 0.88, 0.92) are the smallest range a weight spreads over: a person
 who never opens their mouth in the window does not get jawOpen = 1 from landmark jitter. Left and
@@ -37,9 +43,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .face_signals import face_signals, interocular
+from .face_signals import face_signals, interocular, second_difference_sigma
 
 SIGNALS = ("mouth_open", "mouth_width", "eye_open_l", "eye_open_r", "brow_lift")
+NOISE_K = 2.0  # a weight starts above k sigma of its signal's frame-to-frame noise (as face_signals' min_snr)
 
 # The 52 ARKit blendshapes in Live Link Face's CSV column order (PascalCase, as in the CSV header
 # "Timecode,BlendShapeCount,EyeBlinkLeft,...,TongueOut,HeadYaw,...").
@@ -115,10 +122,13 @@ class LandmarkExpressions:
     def samples(self) -> int:
         return int(np.sum(self._t >= self._t_last - self.window_s))
 
-    def levels(self) -> tuple[np.ndarray, np.ndarray]:
-        """Neutral and extreme levels (K,) over the current window."""
+    def levels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Neutral and extreme levels and the noise dead zone d (K,) over the current window."""
         keep = self._t >= self._t_last - self.window_s
         X = self._x[keep]  # (M, S)
+        Xt = X[np.argsort(self._t[keep], kind="stable")]  # in time order, for the noise
+        sigma = (second_difference_sigma(Xt[2:] - 2 * Xt[1:-1] + Xt[:-2], axis=0) if len(Xt) >= 8
+                 else np.zeros(X.shape[1]))  # (S,)
         qs = sorted({q for r in RULES for q in (r[3], r[4])})
         P = np.percentile(X, qs, axis=0)  # (Q, S)
         at = {q: P[i] for i, q in enumerate(qs)}
@@ -133,7 +143,8 @@ class LandmarkExpressions:
                 e[k] = max(at[qe][s], n[k] + m) if d > 0 else min(at[qe][s], n[k] - m)
             else:
                 e[k] = max(at[qe][s], n[k] * m) if d > 0 else min(at[qe][s], n[k] * m)
-        return n, e
+        dead = np.clip(NOISE_K * sigma[self._sig] / np.maximum(np.abs(e - n), 1e-9), 0.0, 0.5)
+        return n, e, dead
 
     def update(self, points: np.ndarray, t: float) -> np.ndarray:
         sig = signals(points)
@@ -148,8 +159,9 @@ class LandmarkExpressions:
         self._t_last = float(t)
         if self._levels is None or self._n < 30 or self._n % self.refresh == 0:
             self._levels = self.levels()
-        n, e = self._levels
-        return weights_from_levels(x[self._sig], n, e, self._dir).astype(np.float32)
+        n, e, dead = self._levels
+        w = weights_from_levels(x[self._sig], n, e, self._dir)
+        return np.clip((w - dead) / (1.0 - dead), 0.0, 1.0).astype(np.float32)
 
 
 def to_live_link(weights: np.ndarray | None, names: tuple[str, ...]) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Tracker facade: BGR frame -> :class:`FrameResult` (paper Fig. 5, the testing phase).
 
 frame -> face (landmark detector in tracking mode; re-detects on loss) -> smoothed crop box
--> crop I (S x S) -> E_I(I) = (z, H) -> output filter (beyond the paper: a 1-euro filter on z
-and the frame-pixel pose, :mod:`models.filters`) -> D(z, view(H)) = (G, T) -> C(T).
+-> crop I (S x S) -> E_I(I) = (z, H) -> keypoint guidance of z (beyond the paper: the detector's
+blinks and brows along the avatar's expression directions, :mod:`models.code_guide`) -> output
+filter (beyond the paper: a 1-euro filter on z and a Kalman filter on the frame-pixel pose,
+:mod:`models.filters`) -> D(z, view(H)) = (G, T) -> C(T).
 
 ``load_adapted`` swaps the encoder and colour weights atomically between two frames; the
 GUI's calibration builds them on another thread and hands them over.
@@ -22,6 +24,7 @@ import torch
 from . import crop as C
 from .bundle import AvatarBundle
 from .camera import crop_to_frame, frame_to_crop, project
+from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
 from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
 from .landmark_expressions import LandmarkExpressions
@@ -91,13 +94,17 @@ class Tracker:
 
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
-                 expression_source: str = "landmarks") -> None:
+                 expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
+                 guide_gain: float = 1.0) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
         eye opening at r 0.89 where today's crowd-trained head reaches 0.72 with a compressed
         range, docs/crowd_encoder.md) or ``head`` (the I2ZNet's expression head, when the bundle
-        has one; else the landmark rule)."""
+        has one; else the landmark rule).
+        ``guide`` / ``guide_gain``: which expression channels of z follow the detector's named weights
+        (:mod:`models.code_guide`; ``"eyes,brows"`` by default, ``"none"`` off, ``"all"`` adds the
+        mouth); a bundle without ``guide_codes`` in its manifest is not guided."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
         self.expression_source = expression_source
@@ -115,6 +122,8 @@ class Tracker:
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
+        self.guide: CodeGuide | None = None
+        self.set_guide(guide, guide_gain)
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
         self._lock = threading.RLock()
         self._base = self.weights()
@@ -174,6 +183,14 @@ class Tracker:
         """Back to the weights the tracker was created with."""
         self.load_adapted(self._base)
 
+    def set_guide(self, guide: str | tuple[str, ...] | None, gain: float = 1.0) -> None:
+        """Which expression channels of z follow the detector (:mod:`models.code_guide`), from the next
+        frame; raises ValueError for an unknown channel. A bundle without ``guide_codes`` stays unguided."""
+        channels = parse_guide(guide)
+        codes = self.bundle.manifest.get("guide_codes")
+        self.guide_spec, self.guide_gain = ",".join(channels) or "none", float(gain)
+        self.guide = CodeGuide(codes, channels, gain) if codes else None
+
     def set_smoothing(self, strength: float) -> None:
         """Crop-box smoothing and output-filter strength, in [0, 0.95]."""
         self.smoother.strength = float(np.clip(strength, 0.0, 0.95))
@@ -188,12 +205,16 @@ class Tracker:
         (:mod:`models.fast_infer`; the torch backend is the eager code)."""
         return self.fast.infer(crops, keypoints, texture=texture, post=post)
 
-    def _filter(self, box: np.ndarray, ts: float):
-        """``post`` for :meth:`infer`: the output filter on (z, H) of one frame, pose in frame px."""
+    def _filter(self, box: np.ndarray, ts: float, rule: np.ndarray | None = None):
+        """``post`` for :meth:`infer`: the keypoint guidance of z (``rule``: the landmark rule's
+        weights, None = unguided), then the output filter on (z, H) of one frame, pose in frame px."""
         S = self.cfg.crop_size
         box_t = torch.from_numpy(box)[None]
+        guide = self.guide if rule is not None and self.guide is not None and self.guide.active else None
 
         def post(z: torch.Tensor, H: torch.Tensor):
+            if guide is not None:
+                z = guide(z, rule, self.expressions.names)
             if not self.output_filter.enabled:
                 return z, H
             Hf = crop_to_frame(H.double().cpu(), box_t, S)[0].numpy()
@@ -224,11 +245,12 @@ class Tracker:
         box, crop_img = self.crop_for(frame_bgr, face.points)
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
         x = to_tensor_image(crop_img, self.device)
+        rule = self.expressions.update(face.points, ts)  # (K,) the landmark rule's named weights
         t2 = time.perf_counter()
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:
-                z, H, G, T, ms = self.infer(x, K, texture=fresh, post=self._filter(box, ts))
+                z, H, G, T, ms = self.infer(x, K, texture=fresh, post=self._filter(box, ts, rule))
             except torch.cuda.OutOfMemoryError:
                 self.fall_back_to_cpu("CUDA ran out of memory")
                 return self.track(frame_bgr, ts)
@@ -246,7 +268,7 @@ class Tracker:
         if e is not None and self.expression_source == "head":  # the crowd-trained head
             expressions, names = e[0].float().cpu().numpy(), self.expression_names
         else:
-            expressions, names = self.expressions.update(face.points, ts), self.expressions.names
+            expressions, names = rule, self.expressions.names
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-COMMAND_MODULES = ("studio.cli", "studio.capture_cli", "studio.enroll.cli")
+COMMAND_MODULES = ("studio.cli", "studio.capture_cli", "studio.enroll.cli", "studio.guide_codes")
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class Controller(QObject):
     # ------------------------------------------------------------------ settings
     def _restore(self) -> None:
         st, ctl = self.settings, self.w.controls
-        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.mirror, ctl.loop, ctl.avatar_mode,
+        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.guide, ctl.mirror, ctl.loop, ctl.avatar_mode,
                    ctl.avatar_wire, *ctl.overlay.values()]
         for wdg in widgets:
             wdg.blockSignals(True)
@@ -83,6 +83,7 @@ class Controller(QObject):
         ctl.select(ctl.fps, st.get("fps"))
         ctl.select(ctl.device, st.get("device"))
         ctl.smoothing.setValue(int(100 * st.get("smoothing")))
+        ctl.guide.setChecked(bool(st.get("guide")))
         ctl.mirror.setChecked(st.get("mirror"))
         ctl.loop.setChecked(st.get("loop_video"))
         for k, cb in ctl.overlay.items():
@@ -94,6 +95,7 @@ class Controller(QObject):
         self.w.calib_panel.seconds.setValue(st.get("calib/seconds"))
         self.s.mirror = st.get("mirror")
         self.s.set_smoothing(st.get("smoothing"))
+        self.s.set_guide(bool(st.get("guide")))
         self.on_options()
         geo = st.raw("window/geometry")
         if geo is not None:
@@ -205,6 +207,10 @@ class Controller(QObject):
         self.w.status.set_device(str(dev))
         if note:
             self.w.status.add_warning(note)
+
+    def on_guide(self, on: bool) -> None:
+        self.settings.set("guide", bool(on))
+        self.s.set_guide(bool(on))
 
     def on_smoothing(self, v: float) -> None:
         self.settings.set("smoothing", v)

@@ -36,6 +36,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     settings = settings or Settings()
     if getattr(args, "smoothing", None) is not None:
         settings.set("smoothing", min(max(args.smoothing, 0.0), 0.95))
+    if getattr(args, "guide", None) is not None:
+        settings.set("guide", args.guide.strip().lower() != "none")
     store = store or ProfileStore()
     note = ""
     if source_spec is None:

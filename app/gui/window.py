@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         ctl.format_changed.connect(c.on_format)
         ctl.device_changed.connect(c.on_device)
         ctl.smoothing_changed.connect(c.on_smoothing)
+        ctl.guide_changed.connect(c.on_guide)
         ctl.mirror_changed.connect(c.on_mirror)
         ctl.loop_changed.connect(lambda v: self.settings.set("loop_video", v))
         ctl.options_changed.connect(c.on_options)

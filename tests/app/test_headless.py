@@ -266,3 +266,14 @@ def test_headless_profile_existing_and_missing(tiny_bundle, data_dir, capsys):
     assert "[headless] WARNING: room profile 'Nowhere' not loaded (no room profile named 'Nowhere'" in err
     assert "using the base avatar" in err and any("'Nowhere' not loaded" in w for w in d["warnings"])
     np.testing.assert_array_equal(z, z_base)
+
+
+def test_headless_guide_is_reported_and_a_bad_one_is_refused(tiny_bundle, data_dir, capsys):
+    video = write_video(data_dir / "clip.mp4", n=6)
+    base = ["--headless", "--source", f"video:{video}", "--bundle", str(tiny_bundle), "--no-loop", "--no-render",
+            "--log-level", "WARNING"]
+    assert main([*base, "--guide", "eyes,nose"]) == 2
+    assert "unknown guide 'nose'" in capsys.readouterr().err
+    out = data_dir / "g.json"
+    assert main([*base, "--guide", "none", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["guide"].startswith("none")

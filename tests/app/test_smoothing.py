@@ -65,3 +65,18 @@ def test_the_output_filter_restarts_when_the_face_is_lost(tiny_bundle):
         cont.detector.set_truth(grabs[i].truth)
         blended = cont.track(grabs[i].image, timestamp=i / 30)
     assert not np.allclose(blended.z, first.z, atol=1e-6)
+
+
+def test_the_guide_checkbox_reaches_the_tracker_and_is_remembered(make_window, qtbot):
+    w = make_window("synthetic:lab")
+    log = PacketLog(w.session)
+    log.wait(qtbot, 1)
+    tracker = w.session.pipeline.tracker
+    assert w.controls.guide.isChecked() and tracker.guide_spec == "blink,brow_up,brow_down"
+    w.controls.guide.setChecked(False)
+    wait_for(qtbot, lambda: tracker.guide_spec == "none", what="guide off")
+    assert w.settings.get("guide") is False
+    w.controls.guide.setChecked(True)
+    wait_for(qtbot, lambda: tracker.guide_spec == "blink,brow_up,brow_down", what="guide on")
+    assert w.settings.get("guide") is True
+    log.wait(qtbot, 2, lambda p: p.result.found)

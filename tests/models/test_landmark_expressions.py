@@ -61,3 +61,23 @@ def test_live_link_face_names_and_mapping():
     v = to_live_link(np.array([0.25, 0.5], np.float32), ("jawOpen", "notAShape"))
     assert v[LIVE_LINK_FACE_NAMES.index("JawOpen")] == 0.25 and v.sum() == 0.25
     assert not to_live_link(None, ()).any()
+
+
+def test_landmark_jitter_on_a_still_face_gives_no_weights_but_a_real_raise_does():
+    """A neutral face with detector-like jitter (0.4 % of the face size): the median-neutral brow
+    rule would read a raise of 0.1-0.3 on about half of the frames; the noise dead zone keeps them
+    at 0, while a real brow raise (frames 200-240) still reaches a clear weight."""
+    rng = np.random.default_rng(3)
+    est = LandmarkExpressions()
+    out = []
+    for i in range(300):
+        L = face(1.0, 0.0, 1.0, 1.0)
+        if 200 <= i < 240:
+            L[17:27, 1] -= 0.06 * np.linalg.norm(L[36] - L[45])  # brows up
+        out.append(est.update((L - 300.0) * 150.0 + 300.0 + rng.normal(0, 0.6, L.shape), i / 30.0))
+    W = np.stack(out)
+    brow = W[:, NAMES.index("browInnerUp")]
+    quiet = np.r_[60:200, 245:300]
+    assert np.mean(brow[quiet] > 0.05) < 0.1, np.mean(brow[quiet] > 0.05)
+    assert np.median(brow[205:240]) > 0.5
+    assert np.mean(W[quiet][:, [NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight")]] > 0.05) < 0.1

@@ -28,6 +28,7 @@ class Controls(QWidget):
     format_changed = Signal(int, int, float)  # width, height, fps
     device_changed = Signal(str)
     smoothing_changed = Signal(float)
+    guide_changed = Signal(bool)
     mirror_changed = Signal(bool)
     loop_changed = Signal(bool)
     options_changed = Signal()
@@ -63,6 +64,10 @@ class Controls(QWidget):
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 95)
         self.smoothing.valueChanged.connect(lambda v: self.smoothing_changed.emit(v / 100.0))
+        self.guide = QCheckBox("eyes and brows follow the detector")
+        self.guide.setToolTip("Blinks and brow raises of the face's 68 points steer the avatar's expression code "
+                              "(docs/expression_guide.md). Off: the encoder alone reads them.")
+        self.guide.toggled.connect(self.guide_changed)
         self.mirror = QCheckBox("mirror (selfie view)")
         self.mirror.toggled.connect(self.mirror_changed)
         self.loop = QCheckBox("loop videos (else stop at the end)")
@@ -74,6 +79,7 @@ class Controls(QWidget):
         f.addRow("camera rate", self.fps)
         f.addRow("device", self.device)
         f.addRow("smoothing", self.smoothing)
+        f.addRow(self.guide)
         f.addRow(self.mirror)
         f.addRow(self.loop)
         ov = QGroupBox("Camera overlays")

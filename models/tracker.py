@@ -27,6 +27,7 @@ from .camera import crop_to_frame, frame_to_crop, project
 from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
 from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
+from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
 from .topology import canonical_landmarks_2d
 
@@ -42,7 +43,7 @@ class FrameResult:
     in frame pixels; detected (68, 2) detector points in frame pixels; timings in ms.
     expressions (K,) ARKit-named weights in [0, 1] (names in ``expression_names``; today from the
     detector's points, :mod:`models.landmark_expressions`); gaze (2, 2) yaw/pitch radians per eye
-    (left, right) or None while no model estimates it.
+    (subject's left, right; :mod:`models.gaze`: from the iris in the frame) or None when off.
     """
 
     index: int
@@ -95,7 +96,7 @@ class Tracker:
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
-                 guide_gain: float = 1.0) -> None:
+                 guide_gain: float = 1.0, gaze: bool = True) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -104,7 +105,9 @@ class Tracker:
         has one; else the landmark rule).
         ``guide`` / ``guide_gain``: which expression channels of z follow the detector's named weights
         (:mod:`models.code_guide`; ``"eyes,brows"`` by default, ``"none"`` off, ``"all"`` adds the
-        mouth); a bundle without ``guide_codes`` in its manifest is not guided."""
+        mouth); a bundle without ``guide_codes`` in its manifest is not guided.
+        ``gaze``: estimate each eye's gaze from the iris (:mod:`models.gaze`, FrameResult.gaze) and move
+        the avatar's irises with it in the texture."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
         self.expression_source = expression_source
@@ -122,6 +125,9 @@ class Tracker:
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
+        self.gaze = IrisGaze() if gaze else None
+        self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
+        self._looked: tuple | None = None  # (texture, gaze step, warped texture) of the last frame
         self.guide: CodeGuide | None = None
         self.set_guide(guide, guide_gain)
         self.landmark_ids = torch.from_numpy(bundle.topology.landmark_ids).to(self.device)
@@ -246,6 +252,7 @@ class Tracker:
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
         x = to_tensor_image(crop_img, self.device)
         rule = self.expressions.update(face.points, ts)  # (K,) the landmark rule's named weights
+        gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         t2 = time.perf_counter()
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
@@ -260,6 +267,8 @@ class Tracker:
             else:
                 self._texture_age += 1
             texture = self._texture
+        if gaze is not None and texture is not None:
+            texture = self._look(texture, gaze)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm = project(G[:, self.landmark_ids].double(), Hf)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
@@ -269,12 +278,37 @@ class Tracker:
             expressions, names = e[0].float().cpu().numpy(), self.expression_names
         else:
             expressions, names = rule, self.expressions.names
+        if gaze is not None:  # the eyeLook* weights of the gaze after the expressions
+            expressions, names = np.concatenate([expressions, arkit_look(gaze)]), (*names, *LOOK_NAMES)
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
             texture, lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
-            expressions=expressions, expression_names=names,
+            expressions=expressions, expression_names=names, gaze=gaze,
         )
+
+    GAZE_STEP = 0.02  # radians (1.1 deg, below the estimate's error): a smaller change reuses the last texture
+
+    def _look(self, texture: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+        """The avatar's texture (3, T, T) with its irises moved to ``gaze`` (read-only). The same array
+        while neither the texture nor the gaze (in GAZE_STEP) changed, so the renderer uploads nothing."""
+        step = tuple(np.round(np.asarray(gaze, np.float64) / self.GAZE_STEP).astype(int).ravel())
+        if not any(step):
+            return texture
+        if self._looked is not None and self._looked[0] is texture and self._looked[1] == step:
+            return self._looked[2]
+        if self._eye_warp is None:
+            try:
+                self._eye_warp = EyeWarp(self.bundle.topology, texture.shape[-1])
+            except ValueError as e:  # a topology without usable eyes (the tiny test mesh)
+                log.info("the avatar's eyes cannot follow the gaze: %s", e)
+                self._eye_warp = False
+        if not self._eye_warp:
+            return texture
+        out = self._eye_warp.apply(texture, np.array(step, np.float64).reshape(2, 2) * self.GAZE_STEP)
+        out.setflags(write=False)
+        self._looked = (texture, step, out)
+        return out
 
     def fall_back_to_cpu(self, why: str) -> None:
         """Move every model to the CPU after a CUDA error or out-of-memory; ``notice`` says why."""
@@ -293,6 +327,8 @@ class Tracker:
         self.smoother.reset()
         self.output_filter.reset()
         self.expressions.reset()
+        if self.gaze is not None:
+            self.gaze.reset()
         self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

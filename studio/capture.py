@@ -50,6 +50,20 @@ class Stage:
     salient_bary: np.ndarray
 
 
+class GazeAlbedo:
+    """The stage's albedo with the iris moved to each frame's gaze (:class:`models.gaze.EyeWarp`);
+    the plain albedo for a performance without gaze."""
+
+    def __init__(self, stage: Stage, gaze: np.ndarray | None) -> None:
+        from models.gaze import EyeWarp
+
+        self.albedo, self.gaze = stage.albedo, gaze
+        self.warp = EyeWarp(stage.person.topology, stage.albedo.shape[0]) if gaze is not None else None
+
+    def __call__(self, t: int) -> np.ndarray:
+        return self.albedo if self.warp is None else self.warp.apply(self.albedo, self.gaze[t])
+
+
 def is_seed(person) -> bool:
     """A studio person's seed (int), as opposed to a person object such as an enrolled person."""
     return isinstance(person, (int, np.integer))
@@ -136,6 +150,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         room = get_room(room)
         perf = performance(seed, frames, kind=kind)
         cams = np.radians([[p, y, 0.0] for y, p in LAB_VIEWS[:views]])
+        albedo_at = GazeAlbedo(stage, perf.gaze)
         f = 0.32 * size
         bg = plain_background((size, size), room.fx.background_color)
         imgs = np.lib.format.open_memmap(tmp / "_images.npy", "w+", np.uint8, (views, frames, size, size, 3))
@@ -147,13 +162,14 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         for t in range(frames):
             G = stage.person.geometry(perf.expr[t]).astype(np.float32)
             Gs.append(G)
+            albedo = albedo_at(t)
             rows = {k: [] for k in gt}
             for v in range(views):
                 rot = _pose(perf.rot[t], cams[v])
                 H = np.array([f, *rot, size / 2 + f * perf.shift[t, 0], size / 2 + f * perf.shift[t, 1]], np.float64)
                 lighting = lighting_for_pose(room, _pose(perf.rot[t], np.zeros(3)))
                 vd = view_direction(torch.from_numpy(H)).numpy()
-                tex = stage.shader.shade(G, stage.albedo, vd, lighting)
+                tex = stage.shader.shade(G, albedo, vd, lighting)
                 res = stage.renderer.render(G, H, tex, (size, size), bg)
                 imgs[v, t] = res.rgb
                 masks[v, t] = res.mask
@@ -175,6 +191,8 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32), rot_world=perf.rot.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
+        if perf.gaze is not None:
+            arrays["gaze"] = perf.gaze.astype(np.float32)
         manifest = dict(format_version=CAPTURE_FORMAT, kind="lab", seed=seed, person=person_label(person),
                         room=room.name,
                         views=views, frames=frames, image_size=size, tex_size=tex_size, fps=30,
@@ -212,6 +230,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         else:
             bg = plain_background((w, h), room.fx.background_color)
         offs = shake(frames, room.fx.shake_px * w / 256, rng)
+        albedo_at = GazeAlbedo(stage, perf.gaze)
         writer = cv2.VideoWriter(str(tmp / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
         if not writer.isOpened():
             raise CaptureInputError("OpenCV cannot write mp4 video here (no mp4v encoder)")
@@ -225,7 +244,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
             cy = h / 2 + f * perf.shift[t, 1] * 2 + offs[t, 1]
             H = np.array([f, *rot, cx, cy], np.float64)
             vd = view_direction(torch.from_numpy(H)).numpy()
-            tex = stage.shader.shade(G, stage.albedo, vd, lighting_for_pose(room, rot))
+            tex = stage.shader.shade(G, albedo_at(t), vd, lighting_for_pose(room, rot))
             res = stage.renderer.render(G, H, tex, (w, h), bg_u8 if gain is not None else (bg * 255).astype(np.uint8))
             if gain is None:  # the webcam's auto exposure settles on the first frame; the room behind
                 gain = auto_exposure(res.rgb, res.mask)  # the person is lit like the face
@@ -246,6 +265,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         arrays = {k: np.stack(v).astype(np.float32 if k != "salient_visible" else bool) for k, v in gt.items()}
         arrays.update(G=np.stack(Gs), expr=perf.expr.astype(np.float32),
                       salient_uv=np.asarray(stage.person.salient_uv, np.float32))
+        if perf.gaze is not None:
+            arrays["gaze"] = perf.gaze.astype(np.float32)
         manifest = dict(format_version=CAPTURE_FORMAT, kind="wild", seed=seed, person=person_label(person),
                         room=room.name,
                         room_description=room.description, views=1, frames=frames, image_size=[w, h],

@@ -10,7 +10,10 @@ Kinds: ``mixed`` (everything), ``talk`` (speech, blinks, small head motion), ``e
 (expressions, moderate head motion), ``head`` (head motion and blinks only), ``still``
 (blinks only, frontal), ``crowd`` (the crowd encoder's training clips: speech, expressions twice as
 often, blinks every 1.2-3.5 s with half blinks (amplitude 0.35-1) and winks (15 %), moderate head
-motion). Pose convention: ``rot = (rx, ry, rz)`` in radians with
+motion), ``gaze`` (the crowd clip plus eye movements: fixations of 0.3-1.5 s, half of them straight
+ahead, the others up to +-20 deg yaw / +-14 deg pitch, joined by ~50 ms saccades; both eyes alike).
+``Performance.gaze`` (N, 2, 2) radians (:mod:`models.gaze` convention) is zero for every other kind.
+Pose convention: ``rot = (rx, ry, rz)`` in radians with
 ``R = Rz @ Ry @ Rx`` (:mod:`models.camera`): ry is yaw, rx pitch, rz roll.
 """
 
@@ -23,7 +26,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from studio.expressions import EXPRESSION_NAMES
 
-KINDS = ("mixed", "talk", "expressive", "head", "still", "crowd")
+KINDS = ("mixed", "talk", "expressive", "head", "still", "crowd", "gaze")  # new kinds go last (seeds)
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(45.0), np.radians(25.0), np.radians(10.0)
 
 
@@ -39,6 +42,7 @@ class Performance:
     names: tuple
     seed: int
     kind: str
+    gaze: np.ndarray | None = None  # (N, 2, 2) yaw/pitch per eye (models.gaze convention), None = ahead
 
     @property
     def n_frames(self) -> int:
@@ -129,6 +133,20 @@ def _dense_blinks(rng, t: np.ndarray, E: dict) -> None:
         E["blink_R"] += right * env
 
 
+def _gaze(rng, t: np.ndarray) -> np.ndarray:
+    """Fixations and saccades (see the module docstring). -> (N, 2, 2), the same for both eyes."""
+    g = np.zeros((len(t), 2))
+    t0, prev = 0.0, np.zeros(2)
+    while t0 < t[-1] + 1e-9:
+        hold = rng.uniform(0.3, 1.5)
+        target = np.zeros(2) if rng.random() < 0.5 else rng.uniform([-0.35, -0.25], [0.35, 0.25])
+        u = np.clip((t - t0) / 0.05, 0.0, 1.0)
+        seg = (t >= t0) & (t < t0 + hold)
+        g[seg] = prev + (target - prev) * _min_jerk(u[seg])[:, None]
+        t0, prev = t0 + hold, target
+    return np.repeat(g[:, None], 2, axis=1)
+
+
 def _head(rng, t: np.ndarray, scale: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     n = len(t)
     rot = np.zeros((n, 3))
@@ -177,15 +195,17 @@ def performance(seed: int, n_frames: int, fps: float = 30.0, kind: str = "mixed"
         _talk(sub[0], t, E, 1.0)
     if kind in ("mixed", "expressive"):
         _expressions(sub[1], t, E, 1.0)
-    if kind == "crowd":  # two independent expression streams: twice as many events
+    if kind in ("crowd", "gaze"):  # two independent expression streams: twice as many events
         _talk(sub[0], t, E, 1.0)
         _expressions(sub[1], t, E, 1.0)
         _expressions(np.random.default_rng(sub[1].integers(2**63)), t, E, 0.8)
         _dense_blinks(sub[2], t, E)
     else:
         _blinks(sub[2], t, E)
-    head_scale = {"mixed": 1.0, "talk": 0.35, "expressive": 0.5, "head": 1.0, "still": 0.0, "crowd": 0.7}[kind]
+    head_scale = {"mixed": 1.0, "talk": 0.35, "expressive": 0.5, "head": 1.0, "still": 0.0, "crowd": 0.7,
+                  "gaze": 0.7}[kind]
     rot, shift = _head(sub[3], t, head_scale, fps)
     expr = np.clip(np.stack([E[n] for n in EXPRESSION_NAMES], -1), 0.0, 1.0)
+    gaze = _gaze(np.random.default_rng(sub[3].integers(2**63)), t).astype(np.float32) if kind == "gaze" else None
     return Performance(expr.astype(np.float32), rot.astype(np.float32), shift.astype(np.float32), float(fps),
-                       tuple(EXPRESSION_NAMES), int(seed), kind)
+                       tuple(EXPRESSION_NAMES), int(seed), kind, gaze)

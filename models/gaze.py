@@ -1,0 +1,207 @@
+"""Gaze (beyond the paper): where each eye looks, from the iris in the image, and the avatar's eyes
+following it in the texture.
+
+**Convention.** ``gaze`` is (2, 2) radians, rows (subject's left eye = iBUG 42-47, subject's right eye
+= iBUG 36-41), columns (yaw, pitch) in the camera's view: yaw > 0 turns the iris towards the image's
+right (+x), pitch > 0 towards the image's bottom (+y), 0 = the person's own straight-ahead look.
+
+**Estimate** (:class:`IrisGaze`, classical, no learned weights). In each eye's lid polygon (the
+detector's six points, shrunk by ``SHRINK`` towards its centre to stay off the lashes) the iris and
+pupil are the darkest pixels: the centroid c of w = max(0, q - I) (q = the polygon's ``DARK_Q``-th
+percentile of grey, 15: the pupil and the iris core, which the lids hide least when the eye looks up
+or down) is the iris centre. Relative to the eye corners (mid-point m, half-width A, unit
+axis e1 from the inner to the outer corner, e2 its normal pointing down the image):
+
+    u = <c - m, e1_image> / A,  v = <c - m, e2> / A             (eye-width units)
+    yaw = asin(EYE_RATIO (u - u0)),  pitch = asin(EYE_RATIO (v - v0))
+
+where EYE_RATIO = A / r, r the radius on which the iris centre turns (a human eye: fissure half-width
+about 14-15 mm, iris plane about 11 mm from the eyeball's centre, so 1.3), and (u0, v0) the person's
+own straight-ahead, a running median over the last ``window_s`` seconds (the user mostly looks at the
+screen), as the landmark rule's neutral levels. It also absorbs where a person's iris sits between
+the corners (not centred: on the studio template a fixed 5 deg inwards) and the mean head pose (a
+turned head shifts the iris, which lies in front of the corners). ``min_s`` > 0 holds (0, 0) until that
+many seconds of open eyes were seen (off by default: the first seconds would then carry that offset). A closed or nearly closed eye (opening < ``MIN_OPEN``
+of its width) keeps its last gaze. The studio renders gaze with the same r (:class:`EyeWarp`), so the
+synthetic error measures the localisation, not the anatomy constant.
+
+**Avatar** (:class:`EyeWarp`). The avatar's texture shows the iris where the avatar person looked in
+the lab; the eye surface texels are re-sampled from ``uv - J d`` with d = r sin(gaze) in the template's
+model units and J the eye's local (x, y) -> texel map (an affine fit), so the iris moves on the eye
+and the sclera fills in behind it. Eye texels are those whose template position lies in the
+template's lid polygon (landmarks 36-41 / 42-47) on the front of the head.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import cv2
+import numpy as np
+
+from .topology import Topology
+
+EYE_RATIO = 1.3  # fissure half-width / radius of the iris centre's turn (human anatomy, see above)
+SHRINK = 0.15  # the lid polygon shrunk by this towards its centre (lashes, lid shadow)
+MIN_OPEN = 0.12  # lid opening / eye width below which the eye counts as closed
+DARK_Q = 15.0  # percentile of the eye's grey levels below which pixels count as iris / pupil
+EYES = ((42, 48), (36, 42))  # (subject's left, subject's right) iBUG index ranges
+LOOK_FULL = 0.5  # radians (29 deg) of gaze that make an ARKit eyeLook* weight 1
+LOOK_NAMES = ("eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeLookDownLeft",
+              "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "eyeLookDownRight")
+
+
+def arkit_look(gaze: np.ndarray) -> np.ndarray:
+    """(2, 2) gaze -> the 8 ARKit eyeLook* weights in [0, 1], order :data:`LOOK_NAMES`. In an unmirrored
+    camera view the subject's left is the image's right (+x): the left eye looks out at yaw > 0, the
+    right eye looks in at yaw > 0; pitch > 0 looks down."""
+    w = np.clip(np.asarray(gaze, np.float64) / LOOK_FULL, -1.0, 1.0)
+    (yl, pl), (yr, pr) = w
+    out = [max(-yl, 0), max(yl, 0), max(-pl, 0), max(pl, 0), max(yr, 0), max(-yr, 0), max(-pr, 0), max(pr, 0)]
+    return np.array(out, np.float32)
+
+
+def inside_polygon(p: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd rule. p (N, 2), poly (M, 2) -> (N,) bool."""
+    x, y = p[:, 0:1], p[:, 1:2]
+    a, b = poly, np.roll(poly, -1, axis=0)
+    cross = (a[:, 1] > y) != (b[:, 1] > y)
+    xi = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / np.where(b[:, 1] == a[:, 1], 1e-12, b[:, 1] - a[:, 1])
+    return (cross & (x < xi)).sum(1) % 2 == 1
+
+
+def eye_frame(pts: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Six lid points of one eye (iBUG order: outer/inner corner at 0 and 3 for either eye) ->
+    mid-point m (2,), half-width A, e1 (2,) pointing to the image's right, e2 (2,) its normal (down)."""
+    a, b = pts[0], pts[3]
+    if a[0] > b[0]:
+        a, b = b, a
+    A = 0.5 * float(np.linalg.norm(b - a))
+    e1 = (b - a) / max(2 * A, 1e-9)
+    return 0.5 * (a + b), A, e1, np.array([-e1[1], e1[0]])
+
+
+def iris_offset(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
+    """(u, v) of the module docstring for one eye: image (H, W) grey or (H, W, 3) BGR uint8, pts (6, 2)
+    -> (2,) or None when the eye is closed, off the image or shows no contrast."""
+    m, A, e1, e2 = eye_frame(pts)
+    if A < 2.0 or not np.isfinite(pts).all():
+        return None
+    opening = 0.5 * (np.linalg.norm(pts[1] - pts[5]) + np.linalg.norm(pts[2] - pts[4])) / (2 * A)
+    if opening < MIN_OPEN:
+        return None
+    x0, y0 = np.floor(pts.min(0)).astype(int)
+    x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    H, W = image.shape[:2]
+    if x0 < 0 or y0 < 0 or x1 > W or y1 > H:
+        return None
+    patch = image[y0:y1, x0:x1]
+    patch = (cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch).astype(np.float32)
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    p = np.stack([xx.ravel(), yy.ravel()], -1).astype(np.float64)
+    c0 = pts.mean(0)
+    inside = inside_polygon(p, c0 + (1.0 - SHRINK) * (pts - c0))
+    if inside.sum() < 6:
+        return None
+    I = patch.ravel()[inside]
+    w = np.clip(np.percentile(I, DARK_Q) - I, 0.0, None)
+    if w.sum() <= 1e-6:
+        return None
+    c = (p[inside] * w[:, None]).sum(0) / w.sum()
+    return np.array([np.dot(c - m, e1), np.dot(c - m, e2)]) / A
+
+
+class IrisGaze:
+    """Running estimator: ``update(image (H, W[, 3]) uint8, points (68, 2), t) -> (2, 2)`` radians (module
+    docstring); a time step backwards or :meth:`reset` starts a fresh neutral."""
+
+    def __init__(self, window_s: float = 30.0, capacity: int = 2048, refresh: int = 5, min_s: float = 0.0) -> None:
+        self.window_s, self.capacity, self.refresh = float(window_s), int(capacity), max(1, int(refresh))
+        self.min_s = float(min_s)
+        self.reset()
+
+    def reset(self) -> None:
+        self._x = np.full((self.capacity, 2, 2), np.nan)  # (u, v) per eye
+        self._t = np.full(self.capacity, -np.inf)
+        self._n = 0
+        self._t_last = -np.inf
+        self._neutral = np.zeros((2, 2))
+        self._last = np.zeros((2, 2))
+
+    def neutral(self) -> np.ndarray:
+        """The straight-ahead (u0, v0) per eye (2, 2): the window's median once ``min_s`` seconds of it
+        showed that eye open, else (0, 0)."""
+        keep = self._t >= self._t_last - self.window_s
+        seen = np.isfinite(self._x[keep][:, :, 0])  # (M, 2) eye open and found
+        span = [np.ptp(self._t[keep][seen[:, k]]) if seen[:, k].sum() > 1 else 0.0 for k in range(2)]
+        with warnings.catch_warnings():  # an eye never seen open in the window: no neutral yet
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(self._x[keep], axis=0) if keep.any() else np.zeros((2, 2))
+        med = np.where(np.isfinite(med), med, 0.0)
+        return np.where((np.array(span) >= self.min_s)[:, None], med, 0.0)
+
+    def update(self, image: np.ndarray, points: np.ndarray, t: float) -> np.ndarray:
+        if t < self._t_last:
+            self.reset()
+        uv = np.full((2, 2), np.nan)
+        for k, (a, b) in enumerate(EYES):
+            o = iris_offset(image, np.asarray(points[a:b], np.float64))
+            if o is not None:
+                uv[k] = o
+        i = self._n % self.capacity
+        self._x[i], self._t[i] = uv, float(t)
+        self._n += 1
+        self._t_last = float(t)
+        if self._n < 30 or self._n % self.refresh == 0:
+            self._neutral = self.neutral()
+        g = np.arcsin(np.clip(EYE_RATIO * (uv - self._neutral), -1.0, 1.0))
+        self._last = np.where(np.isfinite(g), g, self._last)  # a closed eye keeps its last gaze
+        return self._last.astype(np.float32)
+
+
+class EyeWarp:
+    """Move the iris of a texture in the head's UV atlas: ``apply(texture (3, T, T) or (T, T, 3), gaze
+    (2, 2)) -> same shape`` (a new array; the input is not changed)."""
+
+    def __init__(self, topology: Topology, T: int) -> None:
+        face, bary = topology.texel_map(T)
+        ok = face >= 0
+        rows, cols = np.nonzero(ok)
+        P = (topology.vertices[topology.faces[face[ok]]] * bary[ok][..., None]).sum(1)  # (N, 3) template
+        L = topology.vertices[topology.landmark_ids]  # (68, 3)
+        self.T = int(T)
+        self.eyes = []
+        for a, b in EYES:
+            poly = L[a:b, :2].astype(np.float64)
+            _, A, _, _ = eye_frame(poly)
+            front = P[:, 2] < L[a:b, 2].mean() + 0.5 * A
+            sel = inside_polygon(P[:, :2].astype(np.float64), poly) & front
+            if sel.sum() < 12:
+                raise ValueError(f"{topology.name}: too few eye texels at T={T} to move the iris")
+            r, c, xy = rows[sel], cols[sel], P[sel, :2].astype(np.float64)
+            X = np.c_[xy, np.ones(len(xy))]
+            M, *_ = np.linalg.lstsq(X, np.c_[c, r].astype(np.float64), rcond=None)  # (x, y, 1) -> (col, row)
+            mask = np.zeros((T, T), np.float32)
+            mask[r, c] = 1.0
+            # J (2, 2): d(col, row) / d(x, y); radius: of the iris centre's turn, model units
+            self.eyes.append({"rows": r, "cols": c, "J": M[:2].T, "mask": mask, "radius": A / EYE_RATIO})
+
+    def apply(self, texture: np.ndarray, gaze: np.ndarray | None) -> np.ndarray:
+        chw = texture.shape[0] == 3 and texture.shape[-1] != 3
+        img = np.ascontiguousarray(np.moveaxis(texture, 0, -1) if chw else texture, dtype=np.float32).copy()
+        if gaze is None or not np.isfinite(gaze).all() or not np.any(gaze):
+            return np.moveaxis(img, -1, 0) if chw else img
+        src = img.copy()
+        for e, g in zip(self.eyes, np.asarray(gaze, np.float64)):
+            d = e["radius"] * np.sin(g)  # (2,) model units, +x right, +y down
+            dc, dr = e["J"] @ d  # texel shift
+            r, c = e["rows"], e["cols"]
+            mc = (c - dc).astype(np.float32)[None]
+            mr = (r - dr).astype(np.float32)[None]
+            vals = cv2.remap(src, mc, mr, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]  # (n, 3)
+            valid = cv2.remap(e["mask"], mc, mr, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[0]
+            eye = src[r, c]
+            bright = eye.sum(1) >= np.percentile(eye.sum(1), 60)
+            sclera = np.median(eye[bright], axis=0)  # what shows where the iris moved away from
+            img[r, c] = valid[:, None] * vals + (1 - valid[:, None]) * sclera
+        return np.moveaxis(img, -1, 0) if chw else img

@@ -69,7 +69,8 @@ def scores(t: dict) -> dict:
     return {"frames_scored": int(np.isfinite(yaw).sum()),
             "inter_eye_r_yaw": _r(g[:, 0, 0], g[:, 1, 0]), "inter_eye_r_pitch": _r(g[:, 0, 1], g[:, 1, 1]),
             "eye_vs_head_yaw_r": _r(yaw, t["yaw"]), "eye_vs_head_yaw_slope": slope,
-            "yaw_std_deg": float(np.degrees(np.nanstd(yaw))), "head_yaw_std_deg": float(np.degrees(np.nanstd(t["yaw"]))),
+            "yaw_std_deg": float(np.degrees(np.nanstd(yaw))),
+            "head_yaw_std_deg": float(np.degrees(np.nanstd(t["yaw"]))),
             "yaw_jitter_deg": float(np.degrees(robust_noise(yaw[np.isfinite(yaw)])))}
 
 

@@ -22,8 +22,9 @@ screen), as the landmark rule's neutral levels. It also absorbs where a person's
 the corners (not centred: on the studio template a fixed 5 deg inwards) and the mean head pose (a
 turned head shifts the iris, which lies in front of the corners). ``min_s`` > 0 holds (0, 0) until that
 many seconds of open eyes were seen (off by default: the first seconds would then carry that offset).
-A closed or nearly closed eye (opening < ``MIN_OPEN`` of its width) keeps its last gaze. The studio renders gaze with the same r (:class:`EyeWarp`), so the
-synthetic error measures the localisation, not the anatomy constant.
+A closed or nearly closed eye (opening < ``MIN_OPEN`` of its width) keeps its last gaze. The studio
+renders gaze with the same r (:class:`EyeWarp`), so the synthetic error measures the localisation, not
+the anatomy constant.
 
 **Avatar** (:class:`EyeWarp`). The avatar's texture shows the iris where the avatar person looked in
 the lab; the eye surface texels are re-sampled from ``uv - J d`` with d = r sin(gaze) in the template's

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which expressions follow the detector's points (models.code_guide): eyes,brows (default), "
                         "all (adds the mouth), none (the encoder alone); in the window on/off is saved like the "
                         "checkbox")
+    p.add_argument("--no-gaze", action="store_true",
+                   help="do not estimate the gaze from the iris (models.gaze); the avatar keeps its own eyes")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

@@ -158,7 +158,8 @@ def ensure_clip(cache: Path, person: int, room: str, frames: int, kind: str) -> 
 
 
 def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: int, cache: Path,
-                  detector: str, device: str, smoothing: float, kind: str | None = None, log=print) -> dict:
+                  detector: str, device: str, smoothing: float, kind: str | None = None, log=print,
+                  jitter: float | None = None) -> dict:
     from models.landmarks import TrackingLandmarks, make_detector
 
     from .track_eval import SimulatedDetector
@@ -182,7 +183,8 @@ def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: i
                 if avatar_person(bundle) == person:
                     clip["note"] = f"person {person} is the avatar of {label}: not held out for it"
                 if detector == "simulated":
-                    det = TrackingLandmarks(SimulatedDetector(gt_lm, seed=cap.manifest["seed"]))
+                    kw = {} if jitter is None else {"jitter": jitter}  # per-frame noise, fraction of the face size
+                    det = TrackingLandmarks(SimulatedDetector(gt_lm, seed=cap.manifest["seed"], **kw))
                 else:
                     det = TrackingLandmarks(make_detector(detector))
                 tr = track_frames(bundle, video, fps, device, det, smoothing, keep_geometry=True, guide=guide)

@@ -12,8 +12,9 @@ scored on the frames with a face and both eyes open:
   talking-head clip mostly does.
 - **jitter**: the robust frame-to-frame noise of the yaw (second differences, degrees).
 
-Writes results.json, results.md, gaze_<clip>.png (traces) and eyes_<clip>.png (eye crops of the frames
-with the most extreme yaw, the iris estimate marked).
+Writes results.json, results.md, gaze_<clip>.png (traces), eyes_<clip>.png (eye crops of the frames
+with the most extreme yaw, the iris estimate marked) and avatar_<clip>.png (those frames' faces next
+to the avatar rendered frontally with its irises moved to the estimate).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ import numpy as np
 
 from models import bundle as B
 from models.data import video_fps
-from models.face_signals import face_signals, robust_noise
-from models.gaze import MIN_OPEN, eye_frame, iris_offset
+from models.face_signals import robust_noise
+from models.gaze import EYES, MIN_OPEN, eye_frame, iris_offset
 
 from .common import git_commit, machine, run_dir, write_json
 from .expression_tracking import read_frames
@@ -44,22 +45,84 @@ def _r(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def track(bundle, frames: np.ndarray, fps: float) -> dict:
+def track(bundle, frames: np.ndarray, fps: float, detector=None) -> dict:
+    """The live tracker (its default detector unless given) over the frames: gaze, head yaw, detected
+    points and geometry per frame, the texture once."""
     from models.tracker import Tracker
 
-    tr = Tracker(bundle, "cpu", texture_every=10**9)
+    tr = Tracker(bundle, "cpu", detector=detector, texture_every=10**9)
     n = len(frames)
-    out = {"gaze": np.full((n, 2, 2), np.nan), "yaw": np.full(n, np.nan), "points": np.full((n, 68, 2), np.nan)}
+    out = {"gaze": np.full((n, 2, 2), np.nan), "yaw": np.full(n, np.nan), "points": np.full((n, 68, 2), np.nan),
+           "G": [None] * n, "texture": None}
     for i, f in enumerate(frames):
         r = tr.track(f, timestamp=i / fps)
         if r.found and r.gaze is not None:
             out["gaze"][i], out["yaw"][i], out["points"][i] = r.gaze, r.H_frame[2], r.detected
+            out["G"][i] = r.G.astype(np.float16)
+            if out["texture"] is None:  # decoded once (texture_every), before any iris move
+                out["texture"] = tr._texture
     return out
 
 
+def extreme_frames(t: dict, n: int) -> list[int]:
+    """The n frames with the lowest and the n with the highest mean yaw, among frames with both eyes
+    well open (twice the estimator's closed threshold: a closing eye holds its last gaze)."""
+    yaw = np.nanmean(t["gaze"][:, :, 0], axis=1)
+    with np.errstate(invalid="ignore"):
+        ok = np.where(np.isfinite(yaw) & (eye_opening(t["points"]) > 2 * MIN_OPEN).all(-1))[0]
+    if len(ok) < 2 * n:
+        return []
+    order = ok[np.argsort(yaw[ok])]
+    return [*order[:n], *order[-n:]]
+
+
+def avatar_sheet(bundle, frames: np.ndarray, t: dict, path: Path, n: int = 3) -> None:
+    """Per extreme frame: the real face | the avatar (frontal) with its irises at that frame's gaze."""
+    from models.gaze import EyeWarp
+    from render.context import create_context
+    from render.face_renderer import FaceRenderer
+
+    pick = extreme_frames(t, n)
+    if not pick or t["texture"] is None:
+        return
+    renderer = FaceRenderer(bundle.topology, create_context())
+    try:
+        warp = EyeWarp(bundle.topology, t["texture"].shape[-1])
+    except ValueError:  # a texture too small to move the irises in (the tiny test profile)
+        warp = None
+    L = bundle.topology.vertices[bundle.topology.landmark_ids]
+    rows = []
+    for i in pick:
+        P = t["points"][i]
+        c, side = P.mean(0), 1.3 * np.ptp(P, axis=0).max()
+        x0, y0 = (c - side / 2).astype(int)
+        face = cv2.resize(frames[i][max(y0, 0):y0 + int(side), max(x0, 0):x0 + int(side)], (192, 192))
+        G = t["G"][i].astype(np.float32)
+        f = 192 * 0.8 / max(np.ptp(L[:, :2], axis=0).max(), 1e-6)
+        cm = G[bundle.topology.landmark_ids].mean(0)
+        H = np.array([f, 0.0, 0.0, 0.0, 96 - f * cm[0], 96 - f * cm[1]])
+        tex = np.moveaxis(warp.apply(t["texture"], t["gaze"][i]) if warp else t["texture"], 0, -1)
+        av = renderer.render(G, H, np.clip(tex, 0, 1), (192, 192), np.full((192, 192, 3), 40, np.uint8)).rgb
+        tile = np.concatenate([face, np.ascontiguousarray(av[..., ::-1])], 1)
+        cv2.putText(tile, f"yaw {np.degrees(np.nanmean(t['gaze'][i, :, 0])):+.0f}", (4, 14),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 255), 1)
+        rows.append(tile)
+    cv2.imwrite(str(path), np.concatenate([np.concatenate(rows[:n], 1), np.concatenate(rows[n:], 1)], 0))
+
+
+def eye_opening(P: np.ndarray) -> np.ndarray:
+    """Lid opening over eye width per eye, as models.gaze reads it. (N, 68, 2) -> (N, 2)"""
+    out = []
+    for a, b in EYES:
+        e = P[:, a:b]
+        lid = 0.5 * (np.linalg.norm(e[:, 1] - e[:, 5], axis=-1) + np.linalg.norm(e[:, 2] - e[:, 4], axis=-1))
+        out.append(lid / np.maximum(np.linalg.norm(e[:, 3] - e[:, 0], axis=-1), 1e-9))
+    return np.stack(out, -1)
+
+
 def scores(t: dict) -> dict:
-    s = face_signals(t["points"])
-    open_ = (s["eye_open_l"] > MIN_OPEN) & (s["eye_open_r"] > MIN_OPEN)
+    with np.errstate(invalid="ignore"):
+        open_ = (eye_opening(t["points"]) > MIN_OPEN).all(-1)
     g = np.where(open_[:, None, None], t["gaze"], np.nan)
     yaw = g[:, :, 0].mean(1)
     slope = float("nan")
@@ -101,10 +164,9 @@ def trace_plot(clip: str, fps: float, t: dict, path: Path) -> None:
 def eye_sheet(frames: np.ndarray, t: dict, path: Path, n: int = 4) -> None:
     """Eye crops of the n frames with the most extreme mean yaw on each side, the estimate marked."""
     yaw = np.nanmean(t["gaze"][:, :, 0], axis=1)
-    ok = np.where(np.isfinite(yaw))[0]
-    if len(ok) < 2 * n:
+    pick = extreme_frames(t, n)
+    if not pick:
         return
-    pick = list(ok[np.argsort(yaw[ok])[:n]]) + list(ok[np.argsort(yaw[ok])[-n:]])
     tiles = []
     for i in pick:
         row = []
@@ -153,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         r["clips"][v.stem] = scores(t)
         trace_plot(v.stem, fps, t, out / f"gaze_{v.stem}.png")
         eye_sheet(frames, t, out / f"eyes_{v.stem}.png")
+        avatar_sheet(bundle, frames, t, out / f"avatar_{v.stem}.png")
         write_json(out / "results.json", r)
     keys = [k for k in next(iter(r["clips"].values())) if k != "frames_scored"]
     r["mean"] = {k: float(np.nanmean([c[k] for c in r["clips"].values()])) for k in keys}

@@ -13,16 +13,21 @@ or down) is the iris centre. Relative to the eye corners (mid-point m, half-widt
 axis e1 from the inner to the outer corner, e2 its normal pointing down the image):
 
     u = <c - m, e1_image> / A,  v = <c - m, e2> / A             (eye-width units)
-    yaw = asin(EYE_RATIO (u - u0)),  pitch = asin(EYE_RATIO (v - v0))
+    yaw = asin(EYE_RATIO (u - u0)),  pitch = asin(EYE_RATIO (v - v0))     (each within +-MAX_GAZE)
 
 where EYE_RATIO = A / r, r the radius on which the iris centre turns (a human eye: fissure half-width
 about 14-15 mm, iris plane about 11 mm from the eyeball's centre, so 1.3), and (u0, v0) the person's
 own straight-ahead, a running median over the last ``window_s`` seconds (the user mostly looks at the
 screen), as the landmark rule's neutral levels. It also absorbs where a person's iris sits between
 the corners (not centred: on the studio template a fixed 5 deg inwards) and the mean head pose (a
-turned head shifts the iris, which lies in front of the corners). ``min_s`` > 0 holds (0, 0) until that
-many seconds of open eyes were seen (off by default: the first seconds would then carry that offset).
-A closed or nearly closed eye (opening < ``MIN_OPEN`` of its width) keeps its last gaze. The studio
+turned head shifts the iris, which lies in front of the corners). While few samples are in, the
+horizontal u0 is shrunk towards 0, the iris centred between the corners: u0 = n / (n + n0) median(u)
+with n the open-eye samples of that eye in the window and n0 = ``prior_s`` seconds' worth (5 s), so
+that the first seconds looking aside do not become "ahead". The vertical v0 has no such prior (where
+the iris sits against the corner line depends on the lids) and is the plain median.
+A closed or nearly closed eye (opening < ``MIN_OPEN`` of its width) keeps its last gaze. The output
+goes through a 1-euro filter (``GAZE_FILTER``: 1.5 Hz at rest, opening with speed so that a saccade
+is followed within a frame or two; set ``smooth=False`` for the raw estimate). The studio
 renders gaze with the same r (:class:`EyeWarp`), so the synthetic error measures the localisation, not
 the anatomy constant.
 
@@ -40,6 +45,7 @@ import warnings
 import cv2
 import numpy as np
 
+from .filters import OneEuro, OneEuroConfig
 from .topology import Topology
 
 EYE_RATIO = 1.3  # fissure half-width / radius of the iris centre's turn (human anatomy, see above)
@@ -47,6 +53,8 @@ SHRINK = 0.15  # the lid polygon shrunk by this towards its centre (lashes, lid 
 MIN_OPEN = 0.12  # lid opening / eye width below which the eye counts as closed
 DARK_Q = 15.0  # percentile of the eye's grey levels below which pixels count as iris / pupil
 EYES = ((42, 48), (36, 42))  # (subject's left, subject's right) iBUG index ranges
+MAX_GAZE = 0.8  # radians (46 deg): the eye's range of motion; an iris in the corner reads no further
+GAZE_FILTER = OneEuroConfig(min_cutoff=1.5, beta=1.0)  # Hz, Hz per rad/s
 LOOK_FULL = 0.5  # radians (29 deg) of gaze that make an ARKit eyeLook* weight 1
 LOOK_NAMES = ("eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeLookDownLeft",
               "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "eyeLookDownRight")
@@ -97,18 +105,19 @@ def iris_offset(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
     if x0 < 0 or y0 < 0 or x1 > W or y1 > H:
         return None
     patch = image[y0:y1, x0:x1]
-    patch = (cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch).astype(np.float32)
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    p = np.stack([xx.ravel(), yy.ravel()], -1).astype(np.float64)
+    patch = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
     c0 = pts.mean(0)
-    inside = inside_polygon(p, c0 + (1.0 - SHRINK) * (pts - c0))
-    if inside.sum() < 6:
+    poly = c0 + (1.0 - SHRINK) * (pts - c0) - [x0, y0]  # in patch pixels
+    mask = np.zeros(patch.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    rr, cc = np.nonzero(mask)
+    if len(rr) < 6:
         return None
-    I = patch.ravel()[inside]
+    I = patch[rr, cc].astype(np.float32)
     w = np.clip(np.percentile(I, DARK_Q) - I, 0.0, None)
     if w.sum() <= 1e-6:
         return None
-    c = (p[inside] * w[:, None]).sum(0) / w.sum()
+    c = np.array([(cc * w).sum(), (rr * w).sum()]) / w.sum() + [x0, y0]
     return np.array([np.dot(c - m, e1), np.dot(c - m, e2)]) / A
 
 
@@ -116,9 +125,11 @@ class IrisGaze:
     """Running estimator: ``update(image (H, W[, 3]) uint8, points (68, 2), t) -> (2, 2)`` radians (module
     docstring); a time step backwards or :meth:`reset` starts a fresh neutral."""
 
-    def __init__(self, window_s: float = 30.0, capacity: int = 2048, refresh: int = 5, min_s: float = 0.0) -> None:
+    def __init__(self, window_s: float = 30.0, capacity: int = 2048, refresh: int = 5, prior_s: float = 5.0,
+                 smooth: bool = True) -> None:
         self.window_s, self.capacity, self.refresh = float(window_s), int(capacity), max(1, int(refresh))
-        self.min_s = float(min_s)
+        self.prior_s = float(prior_s)
+        self.filter = OneEuro(GAZE_FILTER) if smooth else None
         self.reset()
 
     def reset(self) -> None:
@@ -128,18 +139,22 @@ class IrisGaze:
         self._t_last = -np.inf
         self._neutral = np.zeros((2, 2))
         self._last = np.zeros((2, 2))
+        if self.filter is not None:
+            self.filter.reset()
 
     def neutral(self) -> np.ndarray:
-        """The straight-ahead (u0, v0) per eye (2, 2): the window's median once ``min_s`` seconds of it
-        showed that eye open, else (0, 0)."""
+        """The straight-ahead (u0, v0) per eye (2, 2): the window's median shrunk towards (0, 0) (class doc)."""
         keep = self._t >= self._t_last - self.window_s
-        seen = np.isfinite(self._x[keep][:, :, 0])  # (M, 2) eye open and found
-        span = [np.ptp(self._t[keep][seen[:, k]]) if seen[:, k].sum() > 1 else 0.0 for k in range(2)]
+        n = np.isfinite(self._x[keep][:, :, 0]).sum(0).astype(np.float64)  # (2,) open-eye samples per eye
+        ts = self._t[keep]
+        fps = (len(ts) - 1) / max(float(np.ptp(ts)), 1e-6) if len(ts) > 1 else 30.0
+        n0 = self.prior_s * min(max(fps, 1.0), 240.0)
         with warnings.catch_warnings():  # an eye never seen open in the window: no neutral yet
             warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(self._x[keep], axis=0) if keep.any() else np.zeros((2, 2))
         med = np.where(np.isfinite(med), med, 0.0)
-        return np.where((np.array(span) >= self.min_s)[:, None], med, 0.0)
+        med[:, 0] *= n / (n + n0)
+        return med
 
     def update(self, image: np.ndarray, points: np.ndarray, t: float) -> np.ndarray:
         if t < self._t_last:
@@ -155,9 +170,11 @@ class IrisGaze:
         self._t_last = float(t)
         if self._n < 30 or self._n % self.refresh == 0:
             self._neutral = self.neutral()
-        g = np.arcsin(np.clip(EYE_RATIO * (uv - self._neutral), -1.0, 1.0))
+        g = np.clip(np.arcsin(np.clip(EYE_RATIO * (uv - self._neutral), -1.0, 1.0)), -MAX_GAZE, MAX_GAZE)
         self._last = np.where(np.isfinite(g), g, self._last)  # a closed eye keeps its last gaze
-        return self._last.astype(np.float32)
+        if self.filter is None:
+            return self._last.astype(np.float32)
+        return self.filter(self._last.ravel(), float(t)).reshape(2, 2).astype(np.float32)
 
 
 class EyeWarp:

@@ -160,6 +160,8 @@ class Tracker:
         x = torch.zeros(1, 3, S, S, device=self.device)
         K = torch.from_numpy(canonical_landmarks_2d() * 0.6 * S + S / 2).float()[None].to(self.device)
         self.fast.prepare(timeout=30.0)  # build the fast graphs now, not on the first camera frames
+        if self.gaze is not None:  # the eye texels (0.8 s for T = 256): not on the first camera frame
+            self._eye_warper(self.cfg.tex_size)
         try:
             with self._lock:
                 self.infer(x, K, texture=True)
@@ -188,6 +190,11 @@ class Tracker:
     def revert(self) -> None:
         """Back to the weights the tracker was created with."""
         self.load_adapted(self._base)
+
+    def set_gaze(self, on: bool) -> None:
+        """Estimate the gaze and move the avatar's irises (:mod:`models.gaze`), or not, from the next frame."""
+        self.gaze = (self.gaze or IrisGaze()) if on else None
+        self._looked = None
 
     def set_guide(self, guide: str | tuple[str, ...] | None, gain: float = 1.0) -> None:
         """Which expression channels of z follow the detector (:mod:`models.code_guide`), from the next
@@ -287,6 +294,17 @@ class Tracker:
             expressions=expressions, expression_names=names, gaze=gaze,
         )
 
+    def _eye_warper(self, T: int) -> EyeWarp | None:
+        """The avatar's :class:`EyeWarp` for T x T textures (built once); None where the topology has no
+        usable eyes (the tiny test mesh)."""
+        if self._eye_warp is None or (self._eye_warp and self._eye_warp.T != T):
+            try:
+                self._eye_warp = EyeWarp(self.bundle.topology, T)
+            except ValueError as e:
+                log.info("the avatar's eyes cannot follow the gaze: %s", e)
+                self._eye_warp = False
+        return self._eye_warp or None
+
     GAZE_STEP = 0.02  # radians (1.1 deg, below the estimate's error): a smaller change reuses the last texture
 
     def _look(self, texture: np.ndarray, gaze: np.ndarray) -> np.ndarray:
@@ -297,15 +315,10 @@ class Tracker:
             return texture
         if self._looked is not None and self._looked[0] is texture and self._looked[1] == step:
             return self._looked[2]
-        if self._eye_warp is None:
-            try:
-                self._eye_warp = EyeWarp(self.bundle.topology, texture.shape[-1])
-            except ValueError as e:  # a topology without usable eyes (the tiny test mesh)
-                log.info("the avatar's eyes cannot follow the gaze: %s", e)
-                self._eye_warp = False
-        if not self._eye_warp:
+        warp = self._eye_warper(texture.shape[-1])
+        if warp is None:
             return texture
-        out = self._eye_warp.apply(texture, np.array(step, np.float64).reshape(2, 2) * self.GAZE_STEP)
+        out = warp.apply(texture, np.array(step, np.float64).reshape(2, 2) * self.GAZE_STEP)
         out.setflags(write=False)
         self._looked = (texture, step, out)
         return out

@@ -48,6 +48,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     device = args.device if args.device != "auto" else settings.get("device")
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every)
+    if getattr(args, "no_gaze", False):
+        setup.tracker.set_gaze(False)
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,
                       render_process=not args.render_in_thread)
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)

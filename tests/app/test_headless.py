@@ -53,7 +53,8 @@ def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
     assert "eyeBlinkLeft" in names and "jawOpen" in names
     assert t["expressions"].shape == (n, len(names)) and np.isfinite(t["expressions"]).all()
     assert ((t["expressions"] >= 0) & (t["expressions"] <= 1)).all()
-    assert t["gaze"].shape == (n, 2, 2) and np.isnan(t["gaze"]).all()  # no model estimates gaze yet
+    assert t["gaze"].shape == (n, 2, 2) and np.isfinite(t["gaze"]).all()  # models.gaze, from the iris
+    assert (np.abs(t["gaze"]) <= 0.8 + 1e-6).all() and "eyeLookOutLeft" in names and d["gaze"] is True
 
 
 @pytest.fixture()

@@ -44,7 +44,8 @@ def prepare(path: str | Path, like: Tracker, description: str = "") -> Prepared:
         raise SwapError(str(e)) from e
     tracker = Tracker(bundle, like.device, like.detector, smoothing=like.smoother.strength,
                       texture_every=like.texture_every, infer_backend=like.infer_backend,
-                      expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain)
+                      expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
+                      gaze=like.gaze is not None)
     tracker.warm_up()
     choice = BundleChoice(bundle, str(path), description or f"{Path(path).name} ({bundle.cfg.name} profile)")
     return Prepared(tracker, choice, bundle_fingerprint(bundle))

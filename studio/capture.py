@@ -132,9 +132,13 @@ def person_label(person) -> int | str:
 
 
 def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 160, tex_size: int = 256,
-                seed: int | None = None, kind: str = "mixed", progress=None, room: str = "lab") -> Path:
+                seed: int | None = None, kind: str = "mixed", progress=None, room: str = "lab",
+                accessories: bool = False) -> Path:
     """Synchronised calibrated views, even white light, plain background (``room``: a lab-like
-    room of :mod:`studio.rooms`)."""
+    room of :mod:`studio.rooms`). ``accessories``: draw the person's eyeglasses (:mod:`studio.glasses`;
+    off by default so that existing captures stay as they were)."""
+    from .glasses import GlassesLayer
+
     from .performance import performance
 
     if frames <= 0 or views <= 0:
@@ -151,6 +155,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         perf = performance(seed, frames, kind=kind)
         cams = np.radians([[p, y, 0.0] for y, p in LAB_VIEWS[:views]])
         albedo_at = GazeAlbedo(stage, perf.gaze)
+        glasses = GlassesLayer(stage.person, accessories)
         f = 0.32 * size
         bg = plain_background((size, size), room.fx.background_color)
         imgs = np.lib.format.open_memmap(tmp / "_images.npy", "w+", np.uint8, (views, frames, size, size, 3))
@@ -171,7 +176,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
                 vd = view_direction(torch.from_numpy(H)).numpy()
                 tex = stage.shader.shade(G, albedo, vd, lighting)
                 res = stage.renderer.render(G, H, tex, (size, size), bg)
-                imgs[v, t] = res.rgb
+                imgs[v, t] = glasses(res.rgb, res.depth, H)
                 masks[v, t] = res.mask
                 texs[v, t] = np.clip(tex * 255 + 0.5, 0, 255).astype(np.uint8)
                 truth = frame_truth(stage, G, H, res.depth)
@@ -197,6 +202,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
                         room=room.name,
                         views=views, frames=frames, image_size=size, tex_size=tex_size, fps=30,
                         camera={"views_deg": LAB_VIEWS[:views], "f": f}, performance=kind,
+                        glasses=glasses.g.colour_name if glasses.g is not None else None,
                         seconds=round(time.time() - t0, 1))
         return _finish(tmp, out, manifest, arrays)
     except BaseException:
@@ -206,9 +212,11 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
 
 def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, size: tuple[int, int] = (384, 288),
                  tex_size: int = 256, seed: int | None = None, kind: str = "mixed", face_scale: float = 0.14,
-                 progress=None) -> Path:
+                 progress=None, accessories: bool = False) -> Path:
     """One camera in a different room: coloured/directional light, camera effects, clutter.
-    Writes video.mp4 (what the tracker sees) and gt.npz (never read by the tracker)."""
+    Writes video.mp4 (what the tracker sees) and gt.npz (never read by the tracker).
+    ``accessories``: draw the person's eyeglasses (:mod:`studio.glasses`; off by default)."""
+    from .glasses import GlassesLayer
     from .performance import performance
 
     room = get_room(room) if isinstance(room, str) else room
@@ -231,6 +239,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
             bg = plain_background((w, h), room.fx.background_color)
         offs = shake(frames, room.fx.shake_px * w / 256, rng)
         albedo_at = GazeAlbedo(stage, perf.gaze)
+        glasses = GlassesLayer(stage.person, accessories)
         writer = cv2.VideoWriter(str(tmp / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
         if not writer.isOpened():
             raise CaptureInputError("OpenCV cannot write mp4 video here (no mp4v encoder)")
@@ -253,7 +262,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
             centre = np.array([cx, cy])
             vel = centre - prev_centre if prev_centre is not None else np.zeros(2)
             prev_centre = centre
-            frame = apply_fx(res.rgb.astype(np.float32) / 255.0, room.fx, t / max(frames - 1, 1), rng, vel, gain)
+            rgb = glasses(res.rgb, res.depth, H)
+            frame = apply_fx(rgb.astype(np.float32) / 255.0, room.fx, t / max(frames - 1, 1), rng, vel, gain)
             writer.write(np.ascontiguousarray(frame[..., ::-1]))
             truth = frame_truth(stage, G, H, res.depth)
             gt["H"].append(H[None])
@@ -271,7 +281,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
                         room=room.name,
                         room_description=room.description, views=1, frames=frames, image_size=[w, h],
                         tex_size=tex_size, fps=30, camera={"f": f, "size": [w, h], "auto_gain": gain},
-                        performance=kind,
+                        performance=kind, glasses=glasses.g.colour_name if glasses.g is not None else None,
                         seconds=round(time.time() - t0, 1))
         return _finish(tmp, out, manifest, arrays)
     except BaseException:

@@ -21,6 +21,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tex-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=None, help="performance seed (default: from the person)")
     p.add_argument("--performance", default="mixed", help="performance kind")
+    p.add_argument("--accessories", action="store_true",
+                   help="lab / wild: draw the person's eyeglasses, if the seed has a pair (studio.glasses)")
 
 
 def _run(a: argparse.Namespace) -> int:
@@ -50,13 +52,13 @@ def _run(a: argparse.Namespace) -> int:
             out = tmp_out
         elif a.kind == "lab":
             out = capture_lab(a.person, a.views, a.frames, a.out, size=a.size or 160, tex_size=a.tex_size,
-                              seed=a.seed, kind=a.performance, progress=progress)
+                              seed=a.seed, kind=a.performance, progress=progress, accessories=a.accessories)
         else:
             if a.room is None:
                 raise CaptureInputError(f"--room is required for wild captures: one of {', '.join(WILD_ROOMS)}")
             w = a.size or 384
             out = capture_wild(a.person, a.room, a.frames, a.out, size=(w, w * 3 // 4), tex_size=a.tex_size,
-                               seed=a.seed, kind=a.performance, progress=progress)
+                               seed=a.seed, kind=a.performance, progress=progress, accessories=a.accessories)
     except (CaptureInputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,8 +20,12 @@ from .contact_sheet import _label
 from .rooms import get_room, lighting_for_pose
 
 
-def render_person(seed: int, size: int = 128, tex_size: int = 256, yaw_deg: float = 12.0) -> np.ndarray:
-    """(size, size, 3) uint8 RGB of person ``seed``, neutral, slightly turned."""
+def render_person(seed: int, size: int = 128, tex_size: int = 256, yaw_deg: float = 12.0,
+                  accessories: bool = True) -> np.ndarray:
+    """(size, size, 3) uint8 RGB of person ``seed``, neutral, slightly turned, with the person's
+    eyeglasses when ``accessories`` (:mod:`studio.glasses`)."""
+    from .glasses import GlassesLayer
+
     import torch
 
     from models.camera import view_direction
@@ -35,7 +39,8 @@ def render_person(seed: int, size: int = 128, tex_size: int = 256, yaw_deg: floa
     vd = view_direction(torch.from_numpy(H)).numpy()
     tex = stage.shader.shade(G, stage.albedo, vd, lighting_for_pose(room, rot))
     bg = plain_background((size, size), room.fx.background_color)
-    return stage.renderer.render(G, H, tex, (size, size), bg).rgb
+    res = stage.renderer.render(G, H, tex, (size, size), bg)
+    return GlassesLayer(stage.person, accessories)(res.rgb, res.depth, H)
 
 
 def build(out: Path, persons: int = 48, first: int = 0, cols: int = 8, tile: int = 128) -> Path:

@@ -131,6 +131,9 @@ class Person:
         self.neutral = (self.topology.vertices + np.tensordot(self.identity, K, 1)).astype(np.float32)
         shift = rng.uniform(-MOLE_SHIFT, MOLE_SHIFT, self.topology.salient_uv.shape)
         self.salient_uv = self._place_moles(shift)
+        from .glasses import sample as sample_glasses
+
+        self.glasses = sample_glasses(self.seed)  # drawn only by captures with accessories (studio.glasses)
         self._albedo: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------

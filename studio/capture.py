@@ -138,7 +138,6 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
     room of :mod:`studio.rooms`). ``accessories``: draw the person's eyeglasses (:mod:`studio.glasses`;
     off by default so that existing captures stay as they were)."""
     from .glasses import GlassesLayer
-
     from .performance import performance
 
     if frames <= 0 or views <= 0:

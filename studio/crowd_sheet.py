@@ -24,11 +24,11 @@ def render_person(seed: int, size: int = 128, tex_size: int = 256, yaw_deg: floa
                   accessories: bool = True) -> np.ndarray:
     """(size, size, 3) uint8 RGB of person ``seed``, neutral, slightly turned, with the person's
     eyeglasses when ``accessories`` (:mod:`studio.glasses`)."""
-    from .glasses import GlassesLayer
-
     import torch
 
     from models.camera import view_direction
+
+    from .glasses import GlassesLayer
 
     stage = make_stage(seed, tex_size)
     room = get_room("lab")

@@ -50,6 +50,16 @@ class Stage:
     salient_bary: np.ndarray
 
 
+def accessorize(stage: Stage, enabled: bool) -> None:
+    """With ``enabled``, paint the person's facial hair and makeup into the stage's albedo
+    (:mod:`studio.grooming`; the eyeglasses are drawn per frame by :class:`studio.glasses.GlassesLayer`)."""
+    g = getattr(stage.person, "grooming", None)
+    if enabled and g is not None:
+        from .grooming import apply
+
+        stage.albedo = apply(stage.albedo, stage.person.topology, stage.person.skin.hair, g, stage.person.seed)
+
+
 class GazeAlbedo:
     """The stage's albedo with the iris moved to each frame's gaze (:class:`models.gaze.EyeWarp`);
     the plain albedo for a performance without gaze."""
@@ -153,6 +163,7 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
         room = get_room(room)
         perf = performance(seed, frames, kind=kind)
         cams = np.radians([[p, y, 0.0] for y, p in LAB_VIEWS[:views]])
+        accessorize(stage, accessories)
         albedo_at = GazeAlbedo(stage, perf.gaze)
         glasses = GlassesLayer(stage.person, accessories)
         f = 0.32 * size
@@ -237,6 +248,7 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
         else:
             bg = plain_background((w, h), room.fx.background_color)
         offs = shake(frames, room.fx.shake_px * w / 256, rng)
+        accessorize(stage, accessories)
         albedo_at = GazeAlbedo(stage, perf.gaze)
         glasses = GlassesLayer(stage.person, accessories)
         writer = cv2.VideoWriter(str(tmp / "video.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))

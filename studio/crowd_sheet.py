@@ -28,9 +28,11 @@ def render_person(seed: int, size: int = 128, tex_size: int = 256, yaw_deg: floa
 
     from models.camera import view_direction
 
+    from .capture import accessorize
     from .glasses import GlassesLayer
 
     stage = make_stage(seed, tex_size)
+    accessorize(stage, accessories)
     room = get_room("lab")
     G = stage.person.geometry(None).astype(np.float32)
     rot = np.array([0.0, np.radians(yaw_deg), 0.0])

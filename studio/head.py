@@ -134,6 +134,9 @@ class Person:
         from .glasses import sample as sample_glasses
 
         self.glasses = sample_glasses(self.seed)  # drawn only by captures with accessories (studio.glasses)
+        from .grooming import sample as sample_grooming
+
+        self.grooming = sample_grooming(self.seed)  # facial hair / makeup, also with accessories only
         self._albedo: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------

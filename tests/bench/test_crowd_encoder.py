@@ -6,6 +6,7 @@ import torch
 
 from models import bundle as B
 from models.data import load_capture
+from models.gaze import LOOK_NAMES
 from models.train import LabData, TrainConfig, dam_codes, keypoint_sigma, train_i2z
 from studio.capture import capture_lab
 from studio.expressions import EXPRESSION_NAMES
@@ -88,8 +89,9 @@ def test_build_crowd_encoder_writes_a_bundle_whose_tracker_names_expressions(tin
     pts = cap.gt["landmarks"][0, 0]
     tr = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)), expression_source="head")
     r = tr.track(np.ascontiguousarray(cap.images(0)[0][..., ::-1]), 0.0)
-    assert r.found and r.expressions.shape == (len(EXPRESSION_NAMES),)
-    assert r.expression_names == tuple(b.manifest["expression_names"])
+    K = len(EXPRESSION_NAMES)  # the head's weights, then the gaze's eight eyeLook* (models.gaze)
+    assert r.found and r.expressions.shape == (K + len(LOOK_NAMES),)
+    assert r.expression_names[:K] == tuple(b.manifest["expression_names"]) and r.expression_names[K:] == LOOK_NAMES
     assert np.all((r.expressions >= 0) & (r.expressions <= 1))
     tr2 = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts)))  # default: landmark rule
     r2 = tr2.track(np.ascontiguousarray(cap.images(0)[0][..., ::-1]), 0.0)

@@ -26,7 +26,9 @@ SMALL = LabBudget(frames=10, views=2, dam_steps=6, i2z_steps=4, image_size=96)
 
 @pytest.fixture(scope="module")
 def small_default(tmp_path_factory) -> Path:
-    """A tiny-sized default avatar on the studio head (with E_X and an expression head)."""
+    """A tiny-sized default avatar on the studio head (with E_X, an expression head and the expression
+    directions of models.code_guide)."""
+    from studio import guide_codes
     from studio.expressions import EXPRESSION_NAMES
     from studio.retarget import arkit_names
 
@@ -35,6 +37,7 @@ def small_default(tmp_path_factory) -> Path:
     b.manifest["expression_names"] = list(arkit_names(EXPRESSION_NAMES))
     out = tmp_path_factory.mktemp("default") / "avatar"
     B.save(b, out, provenance={"person": 0}, include_encoder=True)
+    guide_codes.write(out, guide_codes.compute(B.load(out), 0))
     return out
 
 
@@ -67,6 +70,8 @@ def test_enroll_cli_writes_a_loadable_bundle_and_a_full_report(tmp_path, clip, s
     assert lines[-1] == {"result": "ok", "bundle": str(out), "report": str(out / "enroll_report.json")}
     bundle = B.load(out)
     assert bundle.cfg.topology == "head_v1" and bundle.manifest["provenance"]["person"] == "enrolled:Me"
+    # the personal DAM shares the default's code space, so it keeps the default's expression directions
+    assert bundle.manifest["guide_codes"] == B.read_manifest(small_default)["guide_codes"]
     report = json.loads((out / "enroll_report.json").read_text())
     for k in REPORT_KEYS:
         assert isinstance(_get(report, k), (int, float)), k

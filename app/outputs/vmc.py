@@ -2,7 +2,7 @@
 
 Per tracked frame one OSC bundle, in this order (floats always typed ``f``, never ``i``)::
 
-    /VMC/Ext/Blend/Val   ,sf        for the 11 VRM 0 presets (table below) [+ 52 ARKit names, perfect sync]
+    /VMC/Ext/Blend/Val   ,sf        for the 15 VRM 0 presets (table below) [+ 52 ARKit names, perfect sync]
     /VMC/Ext/Blend/Apply ,
     /VMC/Ext/Bone/Pos    ,sfffffff  "Head" px py pz qx qy qz qw
     /VMC/Ext/Root/Pos    ,sfffffff  "root" 0 0 0 0 0 0 1
@@ -17,6 +17,11 @@ p = mouthPucker, b = max(browDownLeft, browDownRight), u = browInnerUp), each cl
     Blink_L = eyeBlinkLeft   Blink_R = eyeBlinkRight
     A = j (1 - max(p, w))    I = w (1 - j)    U = p (1 - j)    E = min(j, w)    O = min(j, p)
     Joy = max(0, 2 w - 1)    Fun = w    Angry = b    Sorrow = u (1 - w) (1 - j)
+    LookLeft = mean(eyeLookOutLeft, eyeLookInRight)   LookRight = mean(eyeLookInLeft, eyeLookOutRight)
+    LookUp = mean(eyeLookUpLeft, eyeLookUpRight)      LookDown = mean(eyeLookDownLeft, eyeLookDownRight)
+
+The Look* presets come from the gaze (:mod:`models.gaze`; the avatar's left is the subject's left, the
+image's right in an unmirrored view); a VRM with expression-type lookAt turns its eyes with them.
 
 Head rotation: H's ``R = Rz(rz) Ry(ry) Rx(rx)`` acts in the model frame (x image-right = the
 subject's left, y down, z away from the camera). Unity's avatar frame is left-handed (x the
@@ -50,7 +55,8 @@ from models.landmark_expressions import LIVE_LINK_FACE_NAMES
 
 log = logging.getLogger(__name__)
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 39539
-VRM0_PRESETS = ("Blink_L", "Blink_R", "A", "I", "U", "E", "O", "Joy", "Angry", "Sorrow", "Fun")
+VRM0_PRESETS = ("Blink_L", "Blink_R", "A", "I", "U", "E", "O", "Joy", "Angry", "Sorrow", "Fun", "LookUp", "LookDown",
+                "LookLeft", "LookRight")
 HEAD_LOCAL_POS = (0.0, 0.07, 0.0)  # metres: a typical VRM neck-to-head offset (we know no skeleton)
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -135,7 +141,11 @@ def vrm_presets(weights: dict[str, float]) -> dict[str, float]:
     w, b = max(g("mouthSmileLeft"), g("mouthSmileRight")), max(g("browDownLeft"), g("browDownRight"))
     out = {"Blink_L": g("eyeBlinkLeft"), "Blink_R": g("eyeBlinkRight"), "A": j * (1 - max(p, w)), "I": w * (1 - j),
            "U": p * (1 - j), "E": min(j, w), "O": min(j, p), "Joy": max(0.0, 2 * w - 1), "Angry": b,
-           "Sorrow": u * (1 - w) * (1 - j), "Fun": w}
+           "Sorrow": u * (1 - w) * (1 - j), "Fun": w,
+           "LookUp": 0.5 * (g("eyeLookUpLeft") + g("eyeLookUpRight")),
+           "LookDown": 0.5 * (g("eyeLookDownLeft") + g("eyeLookDownRight")),
+           "LookLeft": 0.5 * (g("eyeLookOutLeft") + g("eyeLookInRight")),
+           "LookRight": 0.5 * (g("eyeLookInLeft") + g("eyeLookOutRight"))}
     return {k: float(np.clip(v, 0.0, 1.0)) for k, v in out.items()}
 
 

@@ -173,6 +173,12 @@ def test_vrm_presets_and_targets():
     p = vrm_presets({"mouthPucker": 1.0, "jawOpen": 0.6, "eyeBlinkLeft": 0.9})
     assert p["O"] == pytest.approx(0.6) and p["U"] == pytest.approx(0.4) and p["Blink_L"] == pytest.approx(0.9)
     assert set(vrm_presets({})) == set(VRM0_PRESETS)
+    from models.gaze import LOOK_NAMES, arkit_look
+
+    look = dict(zip(LOOK_NAMES, map(float, arkit_look(np.array([[0.25, -0.1], [0.25, -0.1]])))))  # image right, up
+    p = vrm_presets(look)
+    assert p["LookLeft"] == pytest.approx(0.5) and p["LookRight"] == 0.0  # the subject's left, unmirrored
+    assert p["LookUp"] == pytest.approx(0.2) and p["LookDown"] == 0.0
     assert parse_target("192.168.1.5:39540") == ("192.168.1.5", 39540)
     for bad in ("host:0", "host:70000", "host:abc", "bad host:39539"):
         with pytest.raises(ValueError):

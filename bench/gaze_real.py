@@ -8,8 +8,9 @@ scored on the frames with a face and both eyes open:
 - **inter-eye agreement**: Pearson r of the left and the right eye's yaw (and pitch), estimated from
   different pixels. Eyes move together (conjugate gaze), so noise lowers r and a real signal raises it.
 - **counter-rotation**: r and slope of eye yaw against head yaw (the tracker's H). A person who keeps
-  looking at the camera while turning the head turns the eyes the other way (slope near -1); a
-  talking-head clip mostly does.
+  looking at the camera while turning the head turns the eyes the other way. A positive head yaw (ry)
+  turns the face to the image's left (R = Rz Ry Rx), so the eyes then turn to the image's right: a
+  positive gaze yaw, a positive slope (up to 1). A talking-head clip mostly looks at the camera.
 - **jitter**: the robust frame-to-frame noise of the yaw (second differences, degrees).
 
 Writes results.json, results.md, gaze_<clip>.png (traces), eyes_<clip>.png (eye crops of the frames
@@ -147,7 +148,7 @@ def trace_plot(clip: str, fps: float, t: dict, path: Path) -> None:
     fig, axs = plt.subplots(2, 1, figsize=(11, 4.2), sharex=True)
     axs[0].plot(x, np.degrees(t["gaze"][:, 0, 0]), "C0-", lw=1, label="left eye yaw")
     axs[0].plot(x, np.degrees(t["gaze"][:, 1, 0]), "C3-", lw=1, label="right eye yaw")
-    axs[0].plot(x, -np.degrees(t["yaw"] - np.nanmedian(t["yaw"])), "k--", lw=1, label="minus head yaw (centred)")
+    axs[0].plot(x, np.degrees(t["yaw"] - np.nanmedian(t["yaw"])), "k--", lw=1, label="head yaw (centred)")
     axs[0].set_ylabel("degrees")
     axs[0].legend(fontsize=7, ncol=3)
     axs[1].plot(x, np.degrees(t["gaze"][:, 0, 1]), "C0-", lw=1, label="left eye pitch")

@@ -10,7 +10,7 @@ detector's six points, shrunk by ``SHRINK`` towards its centre to stay off the l
 pupil are the darkest pixels: the centroid c of w = max(0, q - I) (q = the polygon's ``DARK_Q``-th
 percentile of grey, 15: the pupil and the iris core, which the lids hide least when the eye looks up
 or down) is the iris centre. Relative to the eye corners (mid-point m, half-width A, unit
-axis e1 from the inner to the outer corner, e2 its normal pointing down the image):
+axis e1 along the corners pointing to the image's right for either eye, e2 its normal pointing down):
 
     u = <c - m, e1_image> / A,  v = <c - m, e2> / A             (eye-width units)
     yaw = asin(EYE_RATIO (u - u0)),  pitch = asin(EYE_RATIO (v - v0))     (each within +-MAX_GAZE)
@@ -22,7 +22,7 @@ screen), as the landmark rule's neutral levels. It also absorbs where a person's
 the corners (not centred: on the studio template a fixed 5 deg inwards) and the mean head pose (a
 turned head shifts the iris, which lies in front of the corners). While few samples are in, the
 horizontal u0 is shrunk towards 0, the iris centred between the corners: u0 = n / (n + n0) median(u)
-with n the open-eye samples of that eye in the window and n0 = ``prior_s`` seconds' worth (5 s), so
+with n the open-eye samples of that eye since the track began and n0 = ``prior_s`` seconds' worth (5 s), so
 that the first seconds looking aside do not become "ahead". The vertical v0 has no such prior (where
 the iris sits against the corner line depends on the lids) and is the plain median.
 A closed or nearly closed eye (opening < ``MIN_OPEN`` of its width) keeps its last gaze. The output
@@ -139,16 +139,18 @@ class IrisGaze:
         self._t_last = -np.inf
         self._neutral = np.zeros((2, 2))
         self._last = np.zeros((2, 2))
+        self._seen = np.zeros(2)  # open-eye samples per eye since the reset (the prior's weight fades with it)
+        self._fps = 30.0
         if self.filter is not None:
             self.filter.reset()
 
     def neutral(self) -> np.ndarray:
         """The straight-ahead (u0, v0) per eye (2, 2): the window's median shrunk towards (0, 0) (class doc)."""
         keep = self._t >= self._t_last - self.window_s
-        n = np.isfinite(self._x[keep][:, :, 0]).sum(0).astype(np.float64)  # (2,) open-eye samples per eye
         ts = self._t[keep]
-        fps = (len(ts) - 1) / max(float(np.ptp(ts)), 1e-6) if len(ts) > 1 else 30.0
-        n0 = self.prior_s * min(max(fps, 1.0), 240.0)
+        if len(ts) > 1:
+            self._fps = min(max((len(ts) - 1) / max(float(np.ptp(ts)), 1e-6), 1.0), 240.0)
+        n, n0 = self._seen, self.prior_s * self._fps
         with warnings.catch_warnings():  # an eye never seen open in the window: no neutral yet
             warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(self._x[keep], axis=0) if keep.any() else np.zeros((2, 2))
@@ -166,6 +168,7 @@ class IrisGaze:
                 uv[k] = o
         i = self._n % self.capacity
         self._x[i], self._t[i] = uv, float(t)
+        self._seen += np.isfinite(uv[:, 0])
         self._n += 1
         self._t_last = float(t)
         if self._n < 30 or self._n % self.refresh == 0:

@@ -201,8 +201,8 @@ class Tracker:
         frame; raises ValueError for an unknown channel. A bundle without ``guide_codes`` stays unguided."""
         channels = parse_guide(guide)
         codes = self.bundle.manifest.get("guide_codes")
-        self.guide_spec, self.guide_gain = ",".join(channels) or "none", float(gain)
-        self.guide = CodeGuide(codes, channels, gain) if codes else None
+        new = CodeGuide(codes, channels, gain) if codes else None  # raises before anything changes
+        self.guide, self.guide_spec, self.guide_gain = new, ",".join(channels) or "none", float(gain)
 
     def set_smoothing(self, strength: float) -> None:
         """Crop-box smoothing and output-filter strength, in [0, 0.95]."""
@@ -265,9 +265,10 @@ class Tracker:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:
                 z, H, G, T, ms = self.infer(x, K, texture=fresh, post=self._filter(box, ts, rule))
-            except torch.cuda.OutOfMemoryError:
+            except torch.cuda.OutOfMemoryError:  # this frame again on the CPU (the filters saw it once)
                 self.fall_back_to_cpu("CUDA ran out of memory")
-                return self.track(frame_bgr, ts)
+                x, K, fresh = x.cpu(), K.cpu(), True
+                z, H, G, T, ms = self.infer(x, K, texture=True, post=self._filter(box, ts, rule))
             if fresh:
                 self._texture, self._texture_age = T[0].cpu().numpy(), 0
                 self._texture.setflags(write=False)  # shared by the frames that reuse it

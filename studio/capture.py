@@ -145,8 +145,8 @@ def capture_lab(person, views: int, frames: int, out: str | Path, size: int = 16
                 seed: int | None = None, kind: str = "mixed", progress=None, room: str = "lab",
                 accessories: bool = False) -> Path:
     """Synchronised calibrated views, even white light, plain background (``room``: a lab-like
-    room of :mod:`studio.rooms`). ``accessories``: draw the person's eyeglasses (:mod:`studio.glasses`;
-    off by default so that existing captures stay as they were)."""
+    room of :mod:`studio.rooms`). ``accessories``: draw the person's eyeglasses, facial hair and makeup
+    (:mod:`studio.glasses`, :mod:`studio.grooming`; off by default so that existing captures stay as they were)."""
     from .glasses import GlassesLayer
     from .performance import performance
 
@@ -225,7 +225,8 @@ def capture_wild(person: int, room: str | Room, frames: int, out: str | Path, si
                  progress=None, accessories: bool = False) -> Path:
     """One camera in a different room: coloured/directional light, camera effects, clutter.
     Writes video.mp4 (what the tracker sees) and gt.npz (never read by the tracker).
-    ``accessories``: draw the person's eyeglasses (:mod:`studio.glasses`; off by default)."""
+    ``accessories``: draw the person's eyeglasses, facial hair and makeup (:mod:`studio.glasses`,
+    :mod:`studio.grooming`; off by default)."""
     from .glasses import GlassesLayer
     from .performance import performance
 

@@ -22,7 +22,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="performance seed (default: from the person)")
     p.add_argument("--performance", default="mixed", help="performance kind")
     p.add_argument("--accessories", action="store_true",
-                   help="lab / wild: draw the person's eyeglasses, if the seed has a pair (studio.glasses)")
+                   help="lab / wild: draw the person's eyeglasses, facial hair and makeup where the seed has them "
+                        "(studio.glasses, studio.grooming)")
 
 
 def _run(a: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ Kinds: ``mixed`` (everything), ``talk`` (speech, blinks, small head motion), ``e
 often, blinks every 1.2-3.5 s with half blinks (amplitude 0.35-1) and winks (15 %), moderate head
 motion), ``gaze`` (the crowd clip plus eye movements: fixations of 0.3-1.5 s, half of them straight
 ahead, the others up to +-20 deg yaw / +-14 deg pitch, joined by ~50 ms saccades; both eyes alike).
-``Performance.gaze`` (N, 2, 2) radians (:mod:`models.gaze` convention) is zero for every other kind.
+``Performance.gaze`` (N, 2, 2) radians (:mod:`models.gaze` convention); None (straight ahead) for every other kind.
 Pose convention: ``rot = (rx, ry, rz)`` in radians with
 ``R = Rz @ Ry @ Rx`` (:mod:`models.camera`): ry is yaw, rx pitch, rz roll.
 """

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 
+from models.code_guide import DEFAULT_GUIDE, parse_guide
+
 from ..pipeline.bundles import choose_device
 from ..pipeline.calibration import CalibrationPlan
 from ..pipeline.packets import CalibOutcome, TrackPacket, ViewOptions
@@ -83,7 +85,8 @@ class Controller(QObject):
         ctl.select(ctl.fps, st.get("fps"))
         ctl.select(ctl.device, st.get("device"))
         ctl.smoothing.setValue(int(100 * st.get("smoothing")))
-        ctl.guide.setChecked(bool(st.get("guide")))
+        self.guide_spec = self._valid_guide(st.get("guide"))
+        ctl.guide.setChecked(self.guide_spec != "none")
         ctl.mirror.setChecked(st.get("mirror"))
         ctl.loop.setChecked(st.get("loop_video"))
         for k, cb in ctl.overlay.items():
@@ -95,7 +98,7 @@ class Controller(QObject):
         self.w.calib_panel.seconds.setValue(st.get("calib/seconds"))
         self.s.mirror = st.get("mirror")
         self.s.set_smoothing(st.get("smoothing"))
-        self.s.set_guide(bool(st.get("guide")))
+        self.s.set_guide(self.guide_spec)
         self.on_options()
         geo = st.raw("window/geometry")
         if geo is not None:
@@ -208,9 +211,22 @@ class Controller(QObject):
         if note:
             self.w.status.add_warning(note)
 
+    @staticmethod
+    def _valid_guide(spec) -> str:
+        """A saved guide spec, or the default one when it is not valid (e.g. an older settings file)."""
+        try:
+            return ",".join(parse_guide(spec if isinstance(spec, tuple) else str(spec))) or "none"
+        except ValueError:
+            return ",".join(parse_guide(DEFAULT_GUIDE))
+
     def on_guide(self, on: bool) -> None:
-        self.settings.set("guide", bool(on))
-        self.s.set_guide(bool(on))
+        """The checkbox: on restores the last guide in use this session (the default unless ``--guide``
+        chose another), off is "none"; the choice is saved."""
+        if self.guide_spec != "none":
+            self._guide_last = self.guide_spec
+        self.guide_spec = getattr(self, "_guide_last", self._valid_guide(DEFAULT_GUIDE)) if on else "none"
+        self.settings.set("guide", self.guide_spec)
+        self.s.set_guide(self.guide_spec)
 
     def on_smoothing(self, v: float) -> None:
         self.settings.set("smoothing", v)

@@ -11,6 +11,8 @@ import torch
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from models.code_guide import parse_guide
+
 from ..pipeline.profiles import ProfileStore
 from ..pipeline.setup import build_tracker, resolve_source
 from ..sources import FrameSource, SourceSpec
@@ -37,7 +39,10 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     if getattr(args, "smoothing", None) is not None:
         settings.set("smoothing", min(max(args.smoothing, 0.0), 0.95))
     if getattr(args, "guide", None) is not None:
-        settings.set("guide", args.guide.strip().lower() != "none")
+        try:
+            settings.set("guide", ",".join(parse_guide(args.guide)) or "none")
+        except ValueError as e:
+            raise SystemExit(f"--guide: {e}") from None
     store = store or ProfileStore()
     note = ""
     if source_spec is None:

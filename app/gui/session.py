@@ -13,8 +13,6 @@ import time
 import torch
 from PySide6.QtCore import QObject, QThread, Signal
 
-from models.code_guide import DEFAULT_GUIDE
-
 from ..outputs.hub import Outputs
 from ..pipeline.calibration import CalibrationPlan
 from ..pipeline.defaults import CALIB_TRACK_FPS
@@ -164,9 +162,8 @@ class Session(QObject):
     def set_smoothing(self, strength: float) -> None:
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_smoothing(strength))
 
-    def set_guide(self, on: bool) -> None:
-        """Eyes and brows follow the detector (:mod:`models.code_guide`) or the encoder alone."""
-        spec = DEFAULT_GUIDE if on else "none"
+    def set_guide(self, spec: str) -> None:
+        """Which expressions follow the detector (:mod:`models.code_guide` spec; "none": the encoder alone)."""
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_guide(spec))
 
     def set_device(self, device: torch.device) -> None:

@@ -42,13 +42,21 @@ def prepare(path: str | Path, like: Tracker, description: str = "") -> Prepared:
         bundle = B.load(path)
     except B.BundleError as e:
         raise SwapError(str(e)) from e
-    tracker = Tracker(bundle, like.device, like.detector, smoothing=like.smoother.strength,
-                      texture_every=like.texture_every, infer_backend=like.infer_backend,
-                      expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
-                      gaze=like.gaze is not None)
+    try:
+        tracker = _like(bundle, like)
+    except ValueError as e:  # e.g. the guide in use needs a direction the new bundle lacks
+        raise SwapError(f"{path}: {e}") from e
     tracker.warm_up()
     choice = BundleChoice(bundle, str(path), description or f"{Path(path).name} ({bundle.cfg.name} profile)")
     return Prepared(tracker, choice, bundle_fingerprint(bundle))
+
+
+def _like(bundle, like: Tracker) -> Tracker:
+    """A tracker for ``bundle`` with the settings of ``like`` (smoothing, backend, expressions, guide, gaze)."""
+    return Tracker(bundle, like.device, like.detector, smoothing=like.smoother.strength,
+                   texture_every=like.texture_every, infer_backend=like.infer_backend,
+                   expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
+                   gaze=like.gaze is not None)
 
 
 def install(pipeline: Pipeline, tracker: Tracker) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -276,5 +277,18 @@ def test_headless_guide_is_reported_and_a_bad_one_is_refused(tiny_bundle, data_d
     assert main([*base, "--guide", "eyes,nose"]) == 2
     assert "unknown guide 'nose'" in capsys.readouterr().err
     out = data_dir / "g.json"
-    assert main([*base, "--guide", "none", "--json", str(out)]) == 0
-    assert json.loads(out.read_text())["guide"].startswith("none")
+    assert main([*base, "--guide", "eyes", "--json", str(out)]) == 0  # the tiny bundle has no directions
+    assert json.loads(out.read_text())["guide"] == "none (the bundle has no guide_codes)"
+    from models import bundle as B
+    from models.code_guide import BASIS
+    from studio.guide_codes import write
+
+    guided = data_dir / "guided"
+    shutil.copytree(tiny_bundle, guided)
+    Z = B.load(guided).cfg.z_dim
+    rng = np.random.default_rng(0)
+    write(guided, {"z0": [0.0] * Z, "directions": {b: rng.normal(size=Z).tolist() for b in BASIS}})
+    base[base.index(str(tiny_bundle))] = str(guided)
+    for spec, said in (("eyes", "blink"), ("none", "none"), ("all", "blink,brow_up,brow_down,jaw_open,smile,pucker")):
+        assert main([*base, "--guide", spec, "--json", str(out)]) == 0
+        assert json.loads(out.read_text())["guide"] == said, spec

@@ -75,8 +75,21 @@ def test_the_guide_checkbox_reaches_the_tracker_and_is_remembered(make_window, q
     assert w.controls.guide.isChecked() and tracker.guide_spec == "blink,brow_up,brow_down"
     w.controls.guide.setChecked(False)
     wait_for(qtbot, lambda: tracker.guide_spec == "none", what="guide off")
-    assert w.settings.get("guide") is False
+    assert w.settings.get("guide") == "none"
     w.controls.guide.setChecked(True)
     wait_for(qtbot, lambda: tracker.guide_spec == "blink,brow_up,brow_down", what="guide on")
-    assert w.settings.get("guide") is True
+    assert w.settings.get("guide") == "blink,brow_up,brow_down"
     log.wait(qtbot, 2, lambda p: p.result.found)
+
+
+def test_a_guide_from_the_command_line_is_kept_through_the_checkbox(make_window, qtbot):
+    w = make_window("synthetic:lab", "--guide", "all")
+    PacketLog(w.session).wait(qtbot, 1)
+    tracker = w.session.pipeline.tracker
+    everything = "blink,brow_up,brow_down,jaw_open,smile,pucker"
+    assert w.controls.guide.isChecked() and w.settings.get("guide") == everything
+    wait_for(qtbot, lambda: tracker.guide_spec == everything, what="--guide all in use")
+    w.controls.guide.setChecked(False)
+    wait_for(qtbot, lambda: tracker.guide_spec == "none", what="guide off")
+    w.controls.guide.setChecked(True)  # back to what the user had chosen, not to the default
+    wait_for(qtbot, lambda: tracker.guide_spec == everything, what="guide all again")

@@ -31,8 +31,8 @@ import numpy as np
 
 from models import bundle as B
 from models.data import video_fps
-from models.face_signals import robust_noise
-from models.gaze import EYES, MIN_OPEN, eye_frame, iris_offset
+from models.face_signals import pearson, robust_noise
+from models.gaze import EYES, MIN_OPEN, eye_frame, iris_offset, lid_opening
 
 from .common import git_commit, machine, run_dir, write_json
 from .expression_tracking import read_frames
@@ -40,10 +40,8 @@ from .real_videos import DEFAULT_VIDEOS
 
 
 def _r(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 10 or np.std(a[ok]) < 1e-9 or np.std(b[ok]) < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+    """:func:`models.face_signals.pearson`, NaN with fewer than 10 frames where both are finite."""
+    return pearson(a, b) if (np.isfinite(a) & np.isfinite(b)).sum() >= 10 else float("nan")
 
 
 def track(bundle, frames: np.ndarray, fps: float, detector=None) -> dict:
@@ -113,12 +111,7 @@ def avatar_sheet(bundle, frames: np.ndarray, t: dict, path: Path, n: int = 3) ->
 
 def eye_opening(P: np.ndarray) -> np.ndarray:
     """Lid opening over eye width per eye, as models.gaze reads it. (N, 68, 2) -> (N, 2)"""
-    out = []
-    for a, b in EYES:
-        e = P[:, a:b]
-        lid = 0.5 * (np.linalg.norm(e[:, 1] - e[:, 5], axis=-1) + np.linalg.norm(e[:, 2] - e[:, 4], axis=-1))
-        out.append(lid / np.maximum(np.linalg.norm(e[:, 3] - e[:, 0], axis=-1), 1e-9))
-    return np.stack(out, -1)
+    return np.stack([lid_opening(P[:, a:b]) for a, b in EYES], -1)
 
 
 def scores(t: dict) -> dict:

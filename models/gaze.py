@@ -90,14 +90,22 @@ def eye_frame(pts: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarra
     return 0.5 * (a + b), A, e1, np.array([-e1[1], e1[0]])
 
 
+def lid_opening(pts: np.ndarray) -> np.ndarray:
+    """Lid opening over eye width: the mean of the two lid distances (1-5, 2-4) over the corner
+    distance (0-3). pts (..., 6, 2) iBUG order of one eye -> (...)."""
+    p = np.asarray(pts, np.float64)
+    lid = 0.5 * (np.linalg.norm(p[..., 1, :] - p[..., 5, :], axis=-1)
+                 + np.linalg.norm(p[..., 2, :] - p[..., 4, :], axis=-1))
+    return lid / np.maximum(np.linalg.norm(p[..., 3, :] - p[..., 0, :], axis=-1), 1e-9)
+
+
 def iris_offset(image: np.ndarray, pts: np.ndarray) -> np.ndarray | None:
     """(u, v) of the module docstring for one eye: image (H, W) grey or (H, W, 3) BGR uint8, pts (6, 2)
     -> (2,) or None when the eye is closed, off the image or shows no contrast."""
     m, A, e1, e2 = eye_frame(pts)
     if A < 2.0 or not np.isfinite(pts).all():
         return None
-    opening = 0.5 * (np.linalg.norm(pts[1] - pts[5]) + np.linalg.norm(pts[2] - pts[4])) / (2 * A)
-    if opening < MIN_OPEN:
+    if lid_opening(pts) < MIN_OPEN:
         return None
     x0, y0 = np.floor(pts.min(0)).astype(int)
     x1, y1 = np.ceil(pts.max(0)).astype(int) + 1

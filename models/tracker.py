@@ -258,7 +258,10 @@ class Tracker:
         box, crop_img = self.crop_for(frame_bgr, face.points)
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
         x = to_tensor_image(crop_img, self.device)
-        rule = self.expressions.update(face.points, ts)  # (K,) the landmark rule's named weights
+        # (K,) the landmark rule's named weights: for the guide, or as FrameResult.expressions
+        head = self.expression_source == "head" and self.bundle.i2znet.head_e is not None
+        guided = self.guide is not None and self.guide.active
+        rule = self.expressions.update(face.points, ts) if guided or not head else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         t2 = time.perf_counter()
         with self._lock:
@@ -285,6 +288,8 @@ class Tracker:
         if e is not None and self.expression_source == "head":  # the crowd-trained head
             expressions, names = e[0].float().cpu().numpy(), self.expression_names
         else:
+            if rule is None:  # the head gave no answer this frame
+                rule = self.expressions.update(face.points, ts)
             expressions, names = rule, self.expressions.names
         if gaze is not None:  # the eyeLook* weights of the gaze after the expressions
             expressions, names = np.concatenate([expressions, arkit_look(gaze)]), (*names, *LOOK_NAMES)

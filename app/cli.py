@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkbox")
     p.add_argument("--no-gaze", action="store_true",
                    help="do not estimate the gaze from the iris (models.gaze); the avatar keeps its own eyes")
+    p.add_argument("--raw-landmarks", action="store_true",
+                   help="report the avatar's own projected landmarks, without the per-person corrective that moves "
+                        "them onto the user's features (models.landmark_identity)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

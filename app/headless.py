@@ -82,6 +82,8 @@ def run_headless(args) -> int:
         setup.tracker.set_smoothing(args.smoothing)
     if getattr(args, "no_gaze", False):
         setup.tracker.set_gaze(False)
+    if getattr(args, "raw_landmarks", False):
+        setup.tracker.set_landmark_identity(False)
     if getattr(args, "guide", None) is not None:
         try:
             setup.tracker.set_guide(args.guide)
@@ -188,7 +190,7 @@ def run_headless(args) -> int:
               "model_profile": setup.choice.bundle.cfg.name, "untrained": setup.choice.untrained,
               "device": str(setup.tracker.device), "landmarks": setup.landmarks, "room_profile": setup.profile,
               "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
-              "gaze": setup.tracker.gaze is not None,
+              "gaze": setup.tracker.gaze is not None, "landmark_identity": setup.tracker.identity is not None,
               "guide": (setup.tracker.guide_spec if setup.tracker.guide is not None
                         else "none (the bundle has no guide_codes)"),
               "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,

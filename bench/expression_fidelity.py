@@ -8,7 +8,8 @@ detector and output filter) and, independently, by dlib with HOG face detection 
 sha256 and frame range). Scored on the frames where both have a face
 (:mod:`bench.expression_scores`): NME per region and NME51 of the tracker's projected 68
 landmarks, Pearson r of mouth opening / width, eye opening per eye and brow height
-(:mod:`models.face_signals`), blink F1 (+-2 frames, both eyes averaged; per eye too),
+(:mod:`models.face_signals`), the same for the avatar's own projected landmarks (without the
+per-person corrective of :mod:`models.landmark_identity`), blink F1 (+-2 frames, both eyes averaged; per eye too),
 whether dlib's brow signal varies on the clip, and 2D stability (Eq. 10, +0.1 px). The same
 for the tracker's input detector points (FrameResult.detected): what the detector alone
 reaches. Synthetic clips of studio persons other than the avatar: :mod:`bench.expression_synth`.
@@ -72,6 +73,9 @@ def run_video(bundles: dict, path: Path, out: Path, frames_max: int | None, devi
              "tracked_fps": len(frames) / max(tr.seconds, 1e-9),
              "named_expressions": tr.expression_names is not None, "gaze": tr.gaze is not None}
         traces[f"tracker {label}"] = tr.landmarks
+        if tr.model_landmarks is not None and not np.array_equal(tr.model_landmarks, tr.landmarks, equal_nan=True):
+            r["avatar_landmarks"] = landmark_scores(tr.model_landmarks, pts, fps)
+            traces[f"avatar {label}"] = tr.model_landmarks
         if tr.detected is not None:
             r["detector_input"] = landmark_scores(tr.detected, pts, fps)
             traces.setdefault("detector input", tr.detected)

@@ -33,9 +33,11 @@ def _f(x) -> str:
 
 def sources(r: dict) -> list[tuple[str, str, str]]:
     """(row label, bundle label, key) for every scored landmark track: each bundle's tracker and
-    the tracker's input detector (the same detector for every bundle: shown once)."""
+    the tracker's input detector (the same detector for every bundle: shown once); on real clips
+    also each bundle's avatar landmarks (the projection without the per-person corrective)."""
     labels = list(r["bundles"])
     out = [(f"tracker {b}", b, "tracker") for b in labels]
+    out += [(f"avatar {b}", b, "avatar_landmarks") for b in labels]
     return out + [("detector input", labels[0], "detector_input")]
 
 
@@ -45,6 +47,8 @@ def real_means(r: dict) -> dict:
     out = {}
     for row, b, key in sources(r):
         scored = [c["bundles"][b][key] for c in clips if key in c["bundles"][b]]
+        if not scored:
+            continue
         m = {name: mean_over(scored, path) for name, path in SUMMARY}
         varies = [c["bundles"][b][key] for c in clips if c["brow"]["varies"] and key in c["bundles"][b]]
         m["r brow (brow varies)"] = mean_over(varies, ("r", "brow_height"))
@@ -142,7 +146,7 @@ def eye_plot(clip: str, fps: float, ref: np.ndarray, tracks: dict[str, np.ndarra
     for ax, eye, title in zip(axs, ("eye_open_r", "eye_open_l"), ("subject's right eye (iBUG 36-41)",
                                                                   "subject's left eye (iBUG 42-47)")):
         ax.plot(t, sr[eye], "k-", lw=1.4, label="dlib per frame (reference)")
-        for (name, pts), style in zip(tracks.items(), ("C0-", "C3-", "C2--", "C1--")):
+        for (name, pts), style in zip(tracks.items(), ("C0-", "C3-", "C2--", "C1--", "C4:", "C5:")):
             ax.plot(t, face_signals(pts)[eye], style, lw=1.0, label=name)
         for b in ref_blinks:
             ax.axvline(b / fps, color="gray", lw=0.6, ls=":")

@@ -66,10 +66,11 @@ def dlib_reference(path: Path, frames: np.ndarray, start: int, cache_dir: Path) 
 @dataclass
 class Tracked:
     """The tracker's per-frame answers. landmarks / detected (N, 68, 2) frame px, NaN where no
-    face; expressions (N, K) with expression_names, gaze (N, ...) when the tracker gives them;
+    face (model_landmarks: the avatar's own projection, without the per-person corrective); expressions (N, K) with expression_names, gaze (N, ...) when the tracker gives them;
     G (N, V, 3) when kept (NaN where no face)."""
 
     landmarks: np.ndarray
+    model_landmarks: np.ndarray | None
     detected: np.ndarray | None
     expressions: np.ndarray | None
     expression_names: list | None
@@ -103,7 +104,7 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
     kw = {} if guide in (None, "default") else {"guide": guide}
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)
     n = len(frames)
-    rows: dict[str, list] = {k: [] for k in ("landmarks", "detected", "expressions", "gaze", "G")}
+    rows: dict[str, list] = {k: [] for k in ("landmarks", "model_landmarks", "detected", "expressions", "gaze", "G")}
     names = None
     t0 = time.time()
     for i, f in enumerate(frames):
@@ -111,6 +112,7 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
         ok = r.found
         rows["landmarks"].append(r.landmarks if ok else None)
         rows["detected"].append(r.detected if ok else None)
+        rows["model_landmarks"].append(r.model_landmarks if ok else None)
         rows["G"].append(r.G if ok and keep_geometry else None)
         for k in ("expressions", "gaze"):
             rows[k].append(getattr(r, k, None) if ok else None)
@@ -119,6 +121,6 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
     lm = _stack(rows["landmarks"], n)
     if lm is None:
         lm = np.full((n, 68, 2), np.nan, np.float32)
-    return Tracked(lm, _stack(rows["detected"], n), _stack(rows["expressions"], n),
+    return Tracked(lm, _stack(rows["model_landmarks"], n), _stack(rows["detected"], n), _stack(rows["expressions"], n),
                    list(names) if names is not None else None, _stack(rows["gaze"], n), _stack(rows["G"], n),
                    seconds)

@@ -29,6 +29,7 @@ from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
 from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
+from .landmark_identity import LandmarkIdentity
 from .topology import canonical_landmarks_2d
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ class FrameResult:
     """Everything one frame produced. Arrays are numpy on the CPU.
 
     box (3,) = (x0, y0, side) frame pixels; z (Z,); H_crop, H_frame (6,); G (V, 3) rigid-free;
-    texture (3, T, T) colour-corrected in [0, 1]; landmarks (68, 2) projected model landmarks
-    in frame pixels; detected (68, 2) detector points in frame pixels; timings in ms.
+    texture (3, T, T) colour-corrected in [0, 1]; landmarks (68, 2) the projected model landmarks
+    with the per-person corrective (:mod:`models.landmark_identity`; without it when off), frame
+    pixels; model_landmarks (68, 2) the avatar's own projected landmarks; detected (68, 2) detector points in frame pixels; timings in ms.
     expressions (K,) ARKit-named weights in [0, 1] (names in ``expression_names``; today from the
     detector's points, :mod:`models.landmark_expressions`); gaze (2, 2) yaw/pitch radians per eye
     (subject's left, right; :mod:`models.gaze`: from the iris in the frame) or None when off.
@@ -64,6 +66,7 @@ class FrameResult:
     expressions: np.ndarray | None = None
     expression_names: tuple[str, ...] = ()
     gaze: np.ndarray | None = None
+    model_landmarks: np.ndarray | None = None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -96,7 +99,7 @@ class Tracker:
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
-                 guide_gain: float = 1.0, gaze: bool = True) -> None:
+                 guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -107,7 +110,10 @@ class Tracker:
         (:mod:`models.code_guide`; ``"eyes,brows"`` by default, ``"none"`` off, ``"all"`` adds the
         mouth); a bundle without ``guide_codes`` in its manifest is not guided.
         ``gaze``: estimate each eye's gaze from the iris (:mod:`models.gaze`, FrameResult.gaze) and move
-        the avatar's irises with it in the texture."""
+        the avatar's irises with it in the texture.
+        ``landmark_identity``: move the reported landmarks onto the user's features with a per-person
+        corrective (:mod:`models.landmark_identity`); ``FrameResult.model_landmarks`` keeps the
+        avatar's own projection."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
         self.expression_source = expression_source
@@ -126,6 +132,7 @@ class Tracker:
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.gaze = IrisGaze() if gaze else None
+        self.identity = LandmarkIdentity() if landmark_identity else None
         self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
         self._looked: tuple | None = None  # (texture, gaze step, warped texture) of the last frame
         self.guide: CodeGuide | None = None
@@ -195,6 +202,11 @@ class Tracker:
         """Estimate the gaze and move the avatar's irises (:mod:`models.gaze`), or not, from the next frame."""
         self.gaze = (self.gaze or IrisGaze()) if on else None
         self._looked = None
+
+    def set_landmark_identity(self, on: bool) -> None:
+        """Report landmarks with the per-person corrective (:mod:`models.landmark_identity`) or the
+        avatar's own projection, from the next frame; turning it on starts a fresh estimate."""
+        self.identity = (self.identity or LandmarkIdentity()) if on else None
 
     def set_guide(self, guide: str | tuple[str, ...] | None, gain: float = 1.0) -> None:
         """Which expression channels of z follow the detector (:mod:`models.code_guide`), from the next
@@ -281,7 +293,9 @@ class Tracker:
         if gaze is not None and texture is not None:
             texture = self._look(texture, gaze)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
-        lm = project(G[:, self.landmark_ids].double(), Hf)
+        lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
+        lm = lm_model.astype(np.float32) if self.identity is None else \
+            self.identity.update(lm_model, face.points, Hf[0].cpu().numpy(), ts)
         timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
         message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
         e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
@@ -296,8 +310,8 @@ class Tracker:
         return FrameResult(
             idx, ts, True, message, n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
-            texture, lm[0].cpu().numpy(), np.asarray(face.points, np.float32), timings,
-            expressions=expressions, expression_names=names, gaze=gaze,
+            texture, lm, np.asarray(face.points, np.float32), timings,
+            expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=lm_model.astype(np.float32),
         )
 
     def _eye_warper(self, T: int) -> EyeWarp | None:
@@ -348,6 +362,8 @@ class Tracker:
         self.expressions.reset()
         if self.gaze is not None:
             self.gaze.reset()
+        if self.identity is not None:
+            self.identity.reset()
         self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

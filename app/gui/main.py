@@ -55,6 +55,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
                           texture_every=args.texture_every)
     if getattr(args, "no_gaze", False):
         setup.tracker.set_gaze(False)
+    if getattr(args, "raw_landmarks", False):
+        setup.tracker.set_landmark_identity(False)
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,
                       render_process=not args.render_in_thread)
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)

@@ -52,11 +52,12 @@ def prepare(path: str | Path, like: Tracker, description: str = "") -> Prepared:
 
 
 def _like(bundle, like: Tracker) -> Tracker:
-    """A tracker for ``bundle`` with the settings of ``like`` (smoothing, backend, expressions, guide, gaze)."""
+    """A tracker for ``bundle`` with the settings of ``like`` (smoothing, backend, expressions, guide, gaze,
+    landmark corrective; the new avatar's corrective starts afresh: its points differ)."""
     return Tracker(bundle, like.device, like.detector, smoothing=like.smoother.strength,
                    texture_every=like.texture_every, infer_backend=like.infer_backend,
                    expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
-                   gaze=like.gaze is not None)
+                   gaze=like.gaze is not None, landmark_identity=like.identity is not None)
 
 
 def install(pipeline: Pipeline, tracker: Tracker) -> None:

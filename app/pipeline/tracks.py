@@ -1,7 +1,9 @@
 """Per-frame tracks for ``--tracks OUT.npz`` (compare point by point with other trackers).
 
 Arrays (N = frames tracked):
-``landmarks`` (N, 68, 2) float32 projected model landmarks in frame pixels (NaN: no face);
+``landmarks`` (N, 68, 2) float32 the tracker's landmarks in frame pixels (the projected model landmarks with
+the per-person corrective of models.landmark_identity unless --raw-landmarks; NaN: no face);
+``model_landmarks`` (N, 68, 2) float32 the avatar's own projected landmarks (no corrective);
 ``found`` (N,) bool; ``H`` (N, 6) float32 pose in frame pixels (f, rx, ry, rz, tx, ty);
 ``z`` (N, Z) float32 latent code; ``timestamp`` (N,) float64 seconds (video: frame / fps);
 ``frame`` (N,) int64 frame number in the source (video position, else capture counter);
@@ -41,6 +43,7 @@ class TrackWriter:
 
     def _block(self, z_dim: int, k: int) -> dict[str, np.ndarray]:
         return {"landmarks": np.full((BLOCK, 68, 2), np.nan, np.float32), "found": np.zeros(BLOCK, bool),
+                "model_landmarks": np.full((BLOCK, 68, 2), np.nan, np.float32),
                 "H": np.full((BLOCK, 6), np.nan, np.float32), "z": np.full((BLOCK, z_dim), np.nan, np.float32),
                 "timestamp": np.zeros(BLOCK, np.float64), "frame": np.zeros(BLOCK, np.int64),
                 "expressions": np.full((BLOCK, k), np.nan, np.float32),
@@ -70,6 +73,8 @@ class TrackWriter:
         if r.found:
             b["found"][i] = True
             b["landmarks"][i], b["H"][i], b["z"][i] = r.landmarks, r.H_frame, r.z
+            if r.model_landmarks is not None:
+                b["model_landmarks"][i] = r.model_landmarks
             if r.expressions is not None and len(r.expressions) == b["expressions"].shape[1]:
                 b["expressions"][i] = r.expressions
             if r.gaze is not None:

@@ -50,12 +50,25 @@ def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
     assert t["landmarks"].shape == (n, 68, 2) and t["H"].shape == (n, 6) and t["z"].shape == (n, 16)
     assert t["timestamp"].shape == (n,) and np.all(np.diff(t["timestamp"]) > 0)
     assert np.isfinite(t["landmarks"]).all()
+    # the per-person corrective moves the reported points off the avatar's own projection
+    assert d["landmark_identity"] is True and not np.allclose(t["landmarks"], t["model_landmarks"])
     names = list(t["expression_names"])  # the tiny bundle has no expression head: the landmark rule names them
     assert "eyeBlinkLeft" in names and "jawOpen" in names
     assert t["expressions"].shape == (n, len(names)) and np.isfinite(t["expressions"]).all()
     assert ((t["expressions"] >= 0) & (t["expressions"] <= 1)).all()
     assert t["gaze"].shape == (n, 2, 2) and np.isfinite(t["gaze"]).all()  # models.gaze, from the iris
     assert (np.abs(t["gaze"]) <= 0.8 + 1e-6).all() and "eyeLookOutLeft" in names and d["gaze"] is True
+
+
+def test_headless_raw_landmarks_reports_the_avatars_own_projection(tiny_bundle, data_dir):
+    out, npz = data_dir / "out.json", data_dir / "tracks.npz"
+    rc = main(["--headless", "--source", "synthetic:lab", "--bundle", str(tiny_bundle), "--frames", "6",
+               "--size", "320x240", "--json", str(out), "--tracks", str(npz), "--raw-landmarks",
+               "--log-level", "WARNING"])
+    assert rc == 0
+    d, t = json.loads(out.read_text()), np.load(npz)
+    assert d["landmark_identity"] is False and t["found"].any()
+    assert np.array_equal(t["landmarks"], t["model_landmarks"], equal_nan=True)
 
 
 @pytest.fixture()

@@ -60,7 +60,11 @@ def test_tiny_run_writes_every_key(tiny_head_bundle, tmp_path):
     for b in labels:
         _check_scores(c["bundles"][b]["tracker"], real)
         _check_scores(c["bundles"][b]["detector_input"], real)
-    assert set(r["real_mean"]) == {f"tracker {b}" for b in labels} | {"detector input"}
+        _check_scores(c["bundles"][b]["avatar_landmarks"], real)  # the projection without the corrective
+        # the corrective moves the reported points towards the detector's
+        assert c["bundles"][b]["tracker"]["nme51"] < c["bundles"][b]["avatar_landmarks"]["nme51"]
+    assert set(r["real_mean"]) == ({f"tracker {b}" for b in labels} | {f"avatar {b}" for b in labels}
+                                   | {"detector input"})
     for m in r["real_mean"].values():
         assert {"nme51", "r eye L", "r eye R", "r brow", "r brow (brow varies)", "blink F1", "2D stab max"} <= set(m)
     (sk, s), = r["synthetic"].items()
@@ -76,7 +80,7 @@ def test_tiny_run_writes_every_key(tiny_head_bundle, tmp_path):
         assert 0.0 <= sb["blink_gt"]["from_landmarks"]["f1"] <= 1.0
     md = (out / "results.md").read_text()
     assert "Mean over the clips" in md and "Synthetic clips" in md
-    assert md.count(f"| {clip} |") == 4  # 3 sources + the brow row
+    assert md.count(f"| {clip} |") == 6  # 2 trackers + 2 avatars + the detector + the brow row
     for f in (f"eyes_{clip}.png", "overview.png", f"traces/{clip}.npz"):
         assert (out / f).stat().st_size > 0, f
     # the detector reference is cached by sha256 + frame range; a rerun reads it and scores the same

@@ -51,7 +51,7 @@ def _z_jitter(tracker, n=12):
     frame = np.full((120, 160, 3), 120, np.uint8)
     r = [tracker.track(frame, timestamp=i / 30) for i in range(n)]
     z = np.stack([x.z for x in r])
-    lm = np.stack([x.landmarks for x in r])
+    lm = np.stack([x.model_landmarks for x in r])  # the projection itself (no per-person corrective)
     return np.abs(np.diff(z, axis=0)).mean(), np.linalg.norm(np.diff(lm, axis=0), axis=-1).mean(), r
 
 

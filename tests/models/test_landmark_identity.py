@@ -1,0 +1,109 @@
+"""The per-person landmark corrective (models.landmark_identity) on known offsets and poses."""
+
+import numpy as np
+import pytest
+import torch
+
+from models import bundle as B
+from models.camera import project
+from models.config import profile
+from models.landmark_identity import CLIP, GAP, LandmarkIdentity
+from models.landmarks import OracleDetector, TrackingLandmarks
+from models.topology import canonical_landmarks_2d
+from models.tracker import Tracker
+
+
+def _scene(n=90, seed=0, noise=0.3):
+    """A head (68 model points) seen under n moving poses, and a 'user' whose features sit at
+    X + delta (delta in head x, y). -> X (68, 3), delta (68, 2), poses (n, 6), user points (n, 68, 2)."""
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([canonical_landmarks_2d() - 0.5, rng.normal(0, 0.05, (68, 1))], 1)  # about 1 wide
+    delta = rng.normal(0, 0.03, (68, 2))
+    t = np.arange(n) / 30
+    H = np.stack([200 + 10 * np.sin(t), 0.15 * np.sin(1.3 * t), 0.3 * np.sin(0.7 * t), 0.1 * np.cos(t),
+                  320 + 20 * np.sin(0.5 * t), 240 + 5 * t], 1)
+    Xu = X.copy()
+    Xu[:, :2] += delta
+    P_user = project(torch.from_numpy(Xu)[None].expand(n, -1, -1), torch.from_numpy(H)).numpy()
+    P_model = project(torch.from_numpy(X)[None].expand(n, -1, -1), torch.from_numpy(H)).numpy()
+    return X, delta, H, P_model, P_user + rng.normal(0, noise, P_user.shape), t
+
+
+def _nme(a, b):
+    iod = np.linalg.norm(b[:, 36] - b[:, 45], axis=-1)
+    return (np.linalg.norm(a - b, axis=-1).mean(-1) / iod).mean()
+
+
+def test_the_corrective_finds_the_users_offsets_and_puts_the_points_on_the_features():
+    X, delta, H, P_model, P_user, t = _scene()
+    li = LandmarkIdentity()
+    out = np.stack([li.update(P_model[i], P_user[i], H[i], t[i]) for i in range(len(t))])
+    assert np.abs(li.delta - delta).max() < 0.01  # model units; delta itself is ~0.03 (std)
+    before, after = _nme(P_model[30:], P_user[30:]), _nme(out[30:], P_user[30:])
+    assert after < 0.25 * before, (before, after)
+    # the first frame already moves most of the way (a small ridge): no long fade-in
+    assert _nme(out[:1], P_user[:1]) < 0.3 * _nme(P_model[:1], P_user[:1])
+
+
+def test_a_gap_or_time_going_back_starts_a_new_person_and_reset_forgets():
+    X, delta, H, P_model, P_user, t = _scene(n=10)
+    li = LandmarkIdentity()
+    for i in range(10):
+        li.update(P_model[i], P_user[i], H[i], t[i])
+    assert li.n == 10
+    li.update(P_model[0], P_user[0], H[0], t[-1] + GAP + 0.5)
+    assert li.n == 1
+    li.update(P_model[1], P_user[1], H[1], t[-1])  # back in time: a new track
+    assert li.n == 1
+    li.reset()
+    assert li.delta is None
+    assert np.array_equal(li.update(P_model[0], np.full((68, 2), np.nan), H[0], 0.0), P_model[0].astype(np.float32))
+
+
+def test_a_detector_slip_and_missing_points_move_the_estimate_only_a_bounded_step():
+    X, delta, H, P_model, P_user, t = _scene(n=40)
+    li = LandmarkIdentity()
+    for i in range(39):
+        li.update(P_model[i], P_user[i], H[i], t[i])
+    d0 = li.delta.copy()
+    slip = P_user[39].copy()
+    slip[:20] += 500.0  # 20 points jump far away
+    slip[60:] = np.nan  # the detector lost the mouth's inner points
+    li.update(P_model[39], slip, H[39], t[39])
+    iod_model_units = np.linalg.norm(X[36, :2] - X[45, :2])
+    step = np.linalg.norm(li.delta - d0, axis=-1)
+    assert step[:20].max() < 1.5 * CLIP * iod_model_units / li.n  # clipped, and weighted 1/n
+    assert np.array_equal(li.delta[60:], d0[60:]) or np.allclose(li.delta[60:], d0[60:], atol=2e-3)
+    few = np.full((68, 2), np.nan)
+    few[:10] = P_user[0, :10]
+    n = li.n
+    li.update(P_model[0], few, H[0], t[39] + 0.03)  # too few points: not added
+    assert li.n == n
+
+
+@pytest.fixture()
+def tiny_tracker_parts():
+    torch.manual_seed(0)
+    b = B.build(profile("tiny"))
+    rng = np.random.default_rng(0)
+    pts = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
+    return b, (lambda i: pts + rng.normal(0, 0.5, pts.shape))
+
+
+def test_the_tracker_reports_corrected_landmarks_and_keeps_the_avatars_own(tiny_tracker_parts):
+    b, points = tiny_tracker_parts
+    frame = np.full((120, 160, 3), 120, np.uint8)
+    tr = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(points)), texture_every=4)
+    rs = [tr.track(frame, timestamp=i / 30) for i in range(12)]
+    det = np.stack([r.detected for r in rs])
+    own = np.stack([r.model_landmarks for r in rs])
+    cor = np.stack([r.landmarks for r in rs])
+    assert not np.allclose(own, cor)
+    # an untrained avatar's points are far off: the corrective brings them to the detector's
+    assert _nme(cor[4:], det[4:]) < 0.5 * _nme(own[4:], det[4:])
+    # the model's own projection is what the mesh G gives (the corrective never touches G)
+    tr.set_landmark_identity(False)
+    r = tr.track(frame, timestamp=0.5)
+    assert np.array_equal(r.landmarks, r.model_landmarks)
+    tr.set_landmark_identity(True)
+    assert tr.identity.delta is None  # a fresh estimate

@@ -25,10 +25,6 @@ and the uncorrected projection stays available (``FrameResult.model_landmarks``)
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from .camera import rotation_matrix
-from .face_signals import interocular
 
 TAU = 30.0  # seconds: the exponential window of the running estimate
 RIDGE = 0.05  # ridge on A, relative to f^2 (one frame's J^T J is f^2 I): 1/20 of a frame's weight
@@ -37,9 +33,12 @@ CLIP = 0.25  # a residual longer than this fraction of the interocular distance 
 
 
 def jacobian(H: np.ndarray) -> np.ndarray:
-    """d(Pi H X)/d(x, y) for a pose H (6,) (f, rx, ry, rz, tx, ty). -> (2, 2) pixels per model unit."""
-    R = rotation_matrix(torch.from_numpy(np.asarray(H[1:4], np.float64))).numpy()  # (3, 3)
-    return float(H[0]) * R[:2, :2]
+    """d(Pi H X)/d(x, y) for a pose H (6,) (f, rx, ry, rz, tx, ty). -> (2, 2) pixels per model unit.
+    The first two columns of the first two rows of f R, R = Rz Ry Rx (models.camera.rotation_matrix)."""
+    _, rx, ry, rz = (float(v) for v in H[:4])
+    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
+    R = np.array([[cz * cy, cz * sy * sx - sz * cx], [sz * cy, sz * sy * sx + cz * cx]])
+    return float(H[0]) * R
 
 
 class LandmarkIdentity:
@@ -78,7 +77,8 @@ class LandmarkIdentity:
         if self.last_ts is not None and not 0.0 <= float(timestamp) - self.last_ts <= GAP:
             self.reset()
         if ok.sum() >= 34:  # a frame with most points: add it
-            lim = CLIP * max(float(interocular(np.where(ok[:, None], d, P)[None])[0]), 1.0)
+            ref = d if ok[36] and ok[45] else P
+            lim = CLIP * max(float(np.hypot(*(ref[36] - ref[45]))), 1.0)  # the outer eye corners' distance
             norm = np.linalg.norm(r, axis=-1, keepdims=True)
             r = np.where(ok[:, None], r * np.minimum(1.0, lim / np.maximum(norm, 1e-9)), 0.0)
             dt = 0.0 if self.last_ts is None else float(timestamp) - self.last_ts

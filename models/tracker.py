@@ -16,7 +16,6 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -27,46 +26,13 @@ from .camera import crop_to_frame, frame_to_crop, project
 from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
 from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
+from .frame_result import FrameResult, Prepared  # noqa: F401  (FrameResult: imported from here)
 from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
 from .landmark_identity import LandmarkIdentity
 from .topology import canonical_landmarks_2d
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FrameResult:
-    """Everything one frame produced. Arrays are numpy on the CPU.
-
-    box (3,) = (x0, y0, side) frame pixels; z (Z,); H_crop, H_frame (6,); G (V, 3) rigid-free;
-    texture (3, T, T) colour-corrected in [0, 1]; landmarks (68, 2) the projected model landmarks
-    with the per-person corrective (:mod:`models.landmark_identity`; without it when off), frame
-    pixels; model_landmarks (68, 2) the avatar's own projected landmarks; detected (68, 2) detector points in frame pixels; timings in ms.
-    expressions (K,) ARKit-named weights in [0, 1] (names in ``expression_names``; today from the
-    detector's points, :mod:`models.landmark_expressions`); gaze (2, 2) yaw/pitch radians per eye
-    (subject's left, right; :mod:`models.gaze`: from the iris in the frame) or None when off.
-    """
-
-    index: int
-    timestamp: float
-    found: bool
-    message: str = ""
-    n_faces: int = 0
-    box: np.ndarray | None = None
-    crop_size: int = 0
-    z: np.ndarray | None = None
-    H_crop: np.ndarray | None = None
-    H_frame: np.ndarray | None = None
-    G: np.ndarray | None = None
-    texture: np.ndarray | None = None
-    landmarks: np.ndarray | None = None
-    detected: np.ndarray | None = None
-    timings: dict = field(default_factory=dict)
-    expressions: np.ndarray | None = None
-    expression_names: tuple[str, ...] = ()
-    gaze: np.ndarray | None = None
-    model_landmarks: np.ndarray | None = None
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -255,6 +221,13 @@ class Tracker:
 
     def track(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> FrameResult:
         """One frame (H, W, 3) BGR uint8 -> FrameResult."""
+        return self.finish(self.prepare(frame_bgr, timestamp))
+
+    def prepare(self, frame_bgr: np.ndarray, timestamp: float | None = None) -> Prepared:
+        """Stage 1 of :meth:`track`: detector, crop, the landmark rule and the gaze (numpy and dlib).
+        It touches only stage-1 state (detector, box smoother, rule, gaze), so the next frame's
+        ``prepare`` may run in another thread while this frame's :meth:`finish` runs
+        (:class:`models.two_stage.TwoStage`)."""
         ts = time.time() if timestamp is None else timestamp
         idx = self.index
         self.index += 1
@@ -265,8 +238,7 @@ class Tracker:
         n_faces = int(getattr(self.detector, "n_faces_last_detection", 1 if face is not None else 0))
         if face is None:
             self.smoother.reset()
-            self.output_filter.reset()
-            return FrameResult(idx, ts, False, "no face in view", n_faces, timings={"detect": 1e3 * (t1 - t0)})
+            return Prepared(idx, ts, None, n_faces, timings={"detect": 1e3 * (t1 - t0)})
         box, crop_img = self.crop_for(frame_bgr, face.points)
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
         x = to_tensor_image(crop_img, self.device)
@@ -276,6 +248,17 @@ class Tracker:
         rule = self.expressions.update(face.points, ts) if guided or not head else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         t2 = time.perf_counter()
+        return Prepared(idx, ts, face, n_faces, box, x, K, rule, gaze,
+                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)})
+
+    def finish(self, p: Prepared) -> FrameResult:
+        """Stage 2 of :meth:`track`: the networks (E_I, D, C), the output filter, the projection and the
+        landmark corrective, on a :meth:`prepare` d frame (stage-2 state only)."""
+        S, ts, face, box, rule, gaze = self.cfg.crop_size, p.timestamp, p.face, p.box, p.rule, p.gaze
+        if face is None:
+            self.output_filter.reset()
+            return FrameResult(p.index, ts, False, "no face in view", p.n_faces, timings=p.timings)
+        x, K = p.x, p.K
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:
@@ -296,21 +279,20 @@ class Tracker:
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         lm = lm_model.astype(np.float32) if self.identity is None else \
             self.identity.update(lm_model, face.points, Hf[0].cpu().numpy(), ts)
-        timings = {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1), **ms}
-        message = "" if n_faces <= 1 else f"{n_faces} faces in view: tracking the largest"
+        message = "" if p.n_faces <= 1 else f"{p.n_faces} faces in view: tracking the largest"
         e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
         if e is not None and self.expression_source == "head":  # the crowd-trained head
             expressions, names = e[0].float().cpu().numpy(), self.expression_names
         else:
-            if rule is None:  # the head gave no answer this frame
+            if rule is None:  # the head gave no answer this frame (not pipelined: stage-1 state)
                 rule = self.expressions.update(face.points, ts)
             expressions, names = rule, self.expressions.names
         if gaze is not None:  # the eyeLook* weights of the gaze after the expressions
             expressions, names = np.concatenate([expressions, arkit_look(gaze)]), (*names, *LOOK_NAMES)
         return FrameResult(
-            idx, ts, True, message, n_faces, box, S,
+            p.index, ts, True, message, p.n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
-            texture, lm, np.asarray(face.points, np.float32), timings,
+            texture, lm, np.asarray(face.points, np.float32), {**p.timings, **ms},
             expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=lm_model.astype(np.float32),
         )
 

@@ -85,8 +85,11 @@ class FrameDrawer:
         return self._backdrops[size]
 
     # ------------------------------------------------------------------ camera
-    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
-        """Overlays on the camera frame. (H, W, 3) RGB uint8 -> same.
+    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions,
+               landmarks=None) -> np.ndarray:
+        """Overlays on the camera frame. (H, W, 3) RGB uint8 -> same. ``landmarks`` (68, 2): the
+        tracker's reported points (FrameResult.landmarks, with the per-person corrective) drawn as
+        the landmark dots; without them the model's own projected landmarks are drawn.
 
         Points and the box are drawn with OpenCV (0.2 ms); the mesh wireframe (thousands of
         edges, back faces culled) with ``render.OverlayRenderer`` (a GL pass, ~10 ms at 640x480).
@@ -97,9 +100,13 @@ class FrameDrawer:
         if not want:
             return frame_rgb
         if self.gl and model and opts.wireframe:
-            return self._overlay.render(
+            out = self._overlay.render(
                 frame_rgb, G, H_frame, landmarks_2d=detected if opts.detected else None,
-                box=box if opts.box else None, wireframe=True, landmarks=opts.landmarks, salient=opts.salient)
+                box=box if opts.box else None, wireframe=True, landmarks=opts.landmarks and landmarks is None,
+                salient=opts.salient)
+            if opts.landmarks and landmarks is not None:
+                _dots(out, landmarks, STYLE.landmark_color, 2)
+            return out
         out = frame_rgb.copy()
         P = transform_np(G, H_frame) if model else None
         if P is not None and opts.wireframe:  # no GL: plain OpenCV triangles
@@ -113,7 +120,7 @@ class FrameDrawer:
             q = (np.asarray(G, np.float64)[self.topology.faces[fid]] * bary[..., None]).sum(1)
             _dots(out, transform_np(q, H_frame)[:, :2], STYLE.salient_color, 3)
         if P is not None and opts.landmarks:
-            _dots(out, P[self.topology.landmark_ids, :2], STYLE.landmark_color, 2)
+            _dots(out, P[self.topology.landmark_ids, :2] if landmarks is None else landmarks, STYLE.landmark_color, 2)
         if opts.detected and detected is not None:
             _dots(out, detected, STYLE.detected_color, 2)
         return out

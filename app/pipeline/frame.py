@@ -153,7 +153,8 @@ class Pipeline:
         camera, avatar = frame_rgb, None
         if self.drawer is not None:
             if result.found:
-                camera = self.drawer.camera(frame_rgb, result.G, result.H_frame, result.detected, result.box, opts)
+                camera = self.drawer.camera(frame_rgb, result.G, result.H_frame, result.detected, result.box, opts,
+                                            result.landmarks)
             if opts.avatar:
                 self._frames += fresh
                 if fresh and self._frames % self.avatar_every and self._avatar_img is not None:

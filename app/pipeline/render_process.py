@@ -170,16 +170,17 @@ class ProcessDrawer:
     def backdrop(self, size: int) -> np.ndarray:
         return self.local.backdrop(size)
 
-    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions) -> np.ndarray:
+    def camera(self, frame_rgb: np.ndarray, G, H_frame, detected, box, opts: ViewOptions,
+               landmarks=None) -> np.ndarray:
         if self._fallback is not None:
-            return self._fallback.camera(frame_rgb, G, H_frame, detected, box, opts)
+            return self._fallback.camera(frame_rgb, G, H_frame, detected, box, opts, landmarks)
         if opts.wireframe and G is not None and H_frame is not None and self._conn is not None and \
                 not self._starting():
-            img = self._call(("camera", frame_rgb, G, H_frame, detected, box, opts))
+            img = self._call(("camera", frame_rgb, G, H_frame, detected, box, opts, landmarks))
             if img is not None:
                 return img
-            return self.camera(frame_rgb, G, H_frame, detected, box, opts)
-        return self.local.camera(frame_rgb, G, H_frame, detected, box, opts)
+            return self.camera(frame_rgb, G, H_frame, detected, box, opts, landmarks)
+        return self.local.camera(frame_rgb, G, H_frame, detected, box, opts, landmarks)
 
     def avatar(self, G, H_frame, texture, opts: ViewOptions, alpha: float = 1.0, wait: bool = False) -> np.ndarray:
         """The newest finished avatar image; the current pose is drawn next (now if ``wait``)."""

@@ -52,14 +52,17 @@ def score_bundle(bundle: B.AvatarBundle, clip: EnrollClip, rows: np.ndarray, des
     """Metrics of one bundle on clip frames ``rows``. -> (summary, composites by row)."""
     frames, ref = clip.frames[rows], clip.landmarks[rows]
     times = clip.index[rows] / clip.fps
-    psnr, ssim, ident, pred = [], [], [], np.full_like(ref, np.nan)
+    psnr, ssim, ident, pred, out = [], [], [], np.full_like(ref, np.nan), np.full_like(ref, np.nan)
     composites = {}
     for i, r, comp, rmask in track_and_render(bundle, frames, times, cancel):
         if progress:
             progress(i + 1, len(rows))
         if comp is None:
             continue
-        pred[i] = r.landmarks
+        # the avatar's own landmarks (what is rendered); out: the tracker's reported ones, with the
+        # per-person corrective of models.landmark_identity that moves them onto the user's features
+        pred[i] = r.model_landmarks if r.model_landmarks is not None else r.landmarks
+        out[i] = r.landmarks
         mask = face_mask(ref[i], comp.shape[:2], rmask)
         if mask.sum() < 50:
             continue
@@ -73,6 +76,7 @@ def score_bundle(bundle: B.AvatarBundle, clip: EnrollClip, rows: np.ndarray, des
             ident.append(descriptor.distance(d, real_desc[int(rows[i])]))
     found = np.isfinite(pred[:, 0, 0])
     e = nme(pred[found], ref[found], INNER51) if found.any() else np.array([np.nan])
+    e_out = nme(out[found], ref[found], INNER51) if found.any() else np.array([np.nan])
     agree = expression_agreement(pred, ref)
     summary = {
         "frames": int(len(rows)), "tracked": int(found.sum()),
@@ -80,6 +84,7 @@ def score_bundle(bundle: B.AvatarBundle, clip: EnrollClip, rows: np.ndarray, des
         "ssim_face": float(np.median(ssim)) if ssim else float("nan"),
         "identity_distance_median": float(np.median(ident)) if ident else float("nan"),
         "nme51_vs_detector": float(np.nanmean(e)),
+        "nme51_tracker_output_vs_detector": float(np.nanmean(e_out)),
         "expression_r": agree,
     }
     return summary, composites

@@ -107,3 +107,12 @@ def test_the_tracker_reports_corrected_landmarks_and_keeps_the_avatars_own(tiny_
     assert np.array_equal(r.landmarks, r.model_landmarks)
     tr.set_landmark_identity(True)
     assert tr.identity.delta is None  # a fresh estimate
+
+
+def test_the_jacobian_is_the_cameras_rotation():
+    from models.camera import rotation_matrix
+    from models.landmark_identity import jacobian
+
+    H = np.array([150.0, 0.3, -0.5, 0.2, 10.0, 20.0])
+    R = rotation_matrix(torch.from_numpy(H[1:4]))[:2, :2].numpy()
+    assert np.allclose(jacobian(H), 150.0 * R)

@@ -1,0 +1,188 @@
+"""Tracker capacity on real clips, old and new code side by side (issue 16, "Measure and report").
+
+``python -m bench.pipeline_speed --videos ../shared/data/real [--frames 150] [--rounds 3]
+[--backends onnx torch] [--render] [--out DIR]``
+
+Every clip's first ``--frames`` frames are decoded into memory once. Each variant tracks them as fast
+as it can (no camera, no waiting), so the frame rate is the tracker's capacity. Variants:
+
+- backend: ``onnx`` (the shipped fast path) or ``torch`` (eager);
+- mode: ``sequential`` (``Tracker.track``, the code before the two-stage split) or ``two-stage``
+  (:class:`models.two_stage.TwoStage`: stage 1 of frame t+1 runs on a worker thread during stage 2
+  of frame t);
+- ``--render`` adds the window's per-frame drawing (camera overlay and avatar view through
+  ``app.pipeline.drawing.FrameDrawer``, in the caller's thread, as ``--render-in-thread`` does).
+
+The texture is decoded every ``TEXTURE_EVERY`` frames, as in the app. Rounds rotate the variant
+order, and every variant runs every clip in every round; the ratios against ``onnx sequential`` are
+taken per round and the medians reported, because this 2-core machine is shared and noisy.
+Per-stage p50 / p95 come from ``FrameResult.timings`` (ms). The outputs of the two modes must agree:
+the largest landmark difference is reported and must be 0.
+Writes results.json and results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models import bundle as B
+from models.tracker import Tracker
+from models.two_stage import TwoStage
+
+from .common import git_commit, machine, md_table, run_dir, write_json
+from .expression_tracking import read_frames
+
+STAGES = ("detect", "crop", "encoder", "decoder", "colour", "render")
+
+
+def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, drawer=None) -> dict:
+    """Track ``frames`` once from a fresh track. -> frames per second, per-stage timings, landmarks."""
+    tracker.reset()
+    results = []
+    timings: dict[str, list[float]] = {k: [] for k in STAGES}
+    opts = None
+    if drawer is not None:
+        from app.pipeline.packets import ViewOptions
+
+        opts = ViewOptions()
+
+    def draw(r, frame):
+        if drawer is None or not r.found:
+            return
+        t = time.perf_counter()
+        drawer.camera(frame[..., ::-1], r.G, r.H_frame, r.detected, r.box, opts, r.landmarks)
+        drawer.avatar(r.G, r.H_frame, r.texture, opts, 1.0)
+        timings["render"].append(1e3 * (time.perf_counter() - t))
+
+    t0 = time.perf_counter()
+    if mode == "sequential":
+        for i, f in enumerate(frames):
+            r = tracker.track(f, i / fps)
+            draw(r, f)
+            results.append(r)
+    else:
+        two = TwoStage(tracker)
+        try:
+            for i, f in enumerate(frames):
+                out = two.step(f, i / fps, i)
+                if out is not None:
+                    draw(out[1], frames[out[0]])
+                    results.append(out[1])
+            last = two.flush()
+            draw(last[1], frames[last[0]])
+            results.append(last[1])
+        finally:
+            two.close()
+    seconds = time.perf_counter() - t0
+    for r in results:
+        for k in STAGES[:-1]:
+            if k in r.timings:
+                timings[k].append(r.timings[k])
+    lm = np.stack([r.landmarks if r.found else np.full((68, 2), np.nan, np.float32) for r in results])
+    return {"fps": len(frames) / seconds, "timings": timings, "landmarks": lm}
+
+
+def _pct(v: list[float]) -> dict:
+    return {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} if v else {}
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--videos", default="../shared/data/real")
+    p.add_argument("--clips", type=int, default=0, help="at most this many clips (0: all)")
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--backends", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch", "script"])
+    p.add_argument("--render", action="store_true", help="also the window's drawing per frame")
+    p.add_argument("--out", default=None)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse(argv)
+    from app.pipeline.defaults import TEXTURE_EVERY
+    from models.data import video_fps
+
+    torch.set_num_threads(1)  # as the app's tracking thread
+    vids = sorted(Path(a.videos).glob("*.mp4"))[: a.clips or None]
+    if not vids:
+        raise SystemExit(f"no .mp4 videos in {a.videos}")
+    clips = {v.stem: (read_frames(v, 0, a.frames), video_fps(v)) for v in vids}
+    bundle = B.load(B.DEFAULT_BUNDLE)
+    trackers = {}
+    for be in a.backends:
+        trackers[be] = Tracker(bundle, "cpu", texture_every=TEXTURE_EVERY, infer_backend=be)
+        trackers[be].warm_up()
+    drawer = None
+    if a.render:
+        from app.pipeline.drawing import FrameDrawer
+
+        drawer = FrameDrawer(bundle.topology)
+    renders = [False, True] if a.render else [False]
+    variants = [(be, mode, rd) for be in a.backends for mode in ("sequential", "two-stage") for rd in renders]
+    label = {v: f"{v[0]} {v[1]}{' + render' if v[2] else ''}" for v in variants}
+    out = run_dir(a.out, "pipeline_speed")
+    per_round: list[dict] = []
+    stage_times: dict[str, dict[str, list[float]]] = {label[v]: {k: [] for k in STAGES} for v in variants}
+    max_diff = 0.0
+    t_start, load_start = time.time(), os.getloadavg()
+    for rnd in range(a.rounds):
+        order = variants[rnd % len(variants):] + variants[: rnd % len(variants)]
+        fps_round: dict[str, list[float]] = {label[v]: [] for v in variants}
+        for frames, fps in clips.values():
+            ref = {}
+            for v in order:
+                be, mode, rd = v
+                res = run_variant(trackers[be], frames, fps, mode, drawer if rd else None)
+                fps_round[label[v]].append(res["fps"])
+                for k in STAGES:
+                    stage_times[label[v]][k] += res["timings"][k]
+                key = (be, rd)
+                if key in ref:  # the two modes must give the same answers
+                    d = np.abs(np.nan_to_num(res["landmarks"] - ref[key]))
+                    max_diff = max(max_diff, float(d.max()))
+                else:
+                    ref[key] = res["landmarks"]
+        per_round.append({k: float(np.mean(v)) for k, v in fps_round.items()})
+        print(f"[pipeline_speed] round {rnd + 1}/{a.rounds}: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in per_round[-1].items()), flush=True)
+    base = label[(a.backends[0], "sequential", False)]
+    summary = {}
+    for v in variants:
+        k = label[v]
+        base_k = label[(v[0], "sequential", v[2])]  # the same backend and drawing, before the split
+        summary[k] = {"fps_median": float(np.median([r[k] for r in per_round])),
+                      "ratio_vs_" + base: float(np.median([r[k] / r[base] for r in per_round])),
+                      "ratio_vs_sequential_same_backend_and_render":
+                          float(np.median([r[k] / r[base_k] for r in per_round])),
+                      "stages_ms": {s: _pct(t) for s, t in stage_times[k].items() if t}}
+    r = {"machine": machine(), "git_commit": git_commit(), "command": "python -m bench.pipeline_speed "
+         + " ".join(sys.argv[1:] if argv is None else argv), "clips": list(clips), "frames_per_clip": a.frames,
+         "rounds": a.rounds, "texture_every": TEXTURE_EVERY, "per_round_fps_mean_over_clips": per_round,
+         "summary": summary, "max_landmark_difference_between_modes_px": max_diff,
+         "load_average_1_5_15": {"start": load_start, "end": os.getloadavg()},
+         "seconds": round(time.time() - t_start, 1)}
+    write_json(out / "results.json", r)
+    rows = [[k, f"{s['fps_median']:.1f}", f"{s['ratio_vs_' + base]:.2f}",
+             *[f"{s['stages_ms'][st]['p50']:.1f} / {s['stages_ms'][st]['p95']:.1f}" if st in s["stages_ms"] else "-"
+               for st in STAGES]] for k, s in summary.items()]
+    md = (f"# Tracker capacity ({len(clips)} clips x {a.frames} frames, {a.rounds} rounds)\n\n"
+          f"Command: `{r['command']}`; commit {r['git_commit']}; {r['seconds']} s; 1-min load average "
+          f"{load_start[0]:.2f} at the start, {r['load_average_1_5_15']['end'][0]:.2f} at the end\n\n"
+          + md_table(["variant", "FPS (median of rounds)", f"x {base}",
+                      *[f"{s} p50 / p95 ms" for s in STAGES]], rows)
+          + f"\n\nLargest landmark difference between the modes: {max_diff:.2g} px\n")
+    (out / "results.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

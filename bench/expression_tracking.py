@@ -66,7 +66,8 @@ def dlib_reference(path: Path, frames: np.ndarray, start: int, cache_dir: Path) 
 @dataclass
 class Tracked:
     """The tracker's per-frame answers. landmarks / detected (N, 68, 2) frame px, NaN where no
-    face (model_landmarks: the avatar's own projection, without the per-person corrective); expressions (N, K) with expression_names, gaze (N, ...) when the tracker gives them;
+    face (model_landmarks: the avatar's own projection, without the per-person corrective);
+    expressions (N, K) with expression_names, gaze (N, ...) when the tracker gives them;
     G (N, V, 3) when kept (NaN where no face)."""
 
     landmarks: np.ndarray

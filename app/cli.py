@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(0 = the networks' raw per-frame answer; default: the window's saved setting, 0.5; in the "
                         "window the value is saved like the slider's)")
     p.add_argument("--guide", default=None, metavar="SPEC",
-                   help="which expressions follow the detector's points (models.code_guide): eyes,brows (default), "
-                        "all (adds the mouth), none (the encoder alone); in the window on/off is saved like the "
-                        "checkbox")
+                   help="which expressions follow the detector's points (models.code_guide): "
+                        "eyes,brows,smile,pucker (default), eyes,brows, all (adds the jaw), none (the encoder "
+                        "alone); in the window on/off is saved like the checkbox")
     p.add_argument("--no-gaze", action="store_true",
                    help="do not estimate the gaze from the iris (models.gaze); the avatar keeps its own eyes")
     p.add_argument("--raw-landmarks", action="store_true",

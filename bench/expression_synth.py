@@ -160,7 +160,8 @@ def ensure_clip(cache: Path, person: int, room: str, frames: int, kind: str) -> 
 def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: int, cache: Path,
                   detector: str, device: str, smoothing: float, kind: str | None = None, log=print,
                   jitter: float | None = None) -> dict:
-    from models.landmarks import TrackingLandmarks, make_detector
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import make_detector
 
     from .track_eval import SimulatedDetector
 

@@ -16,7 +16,8 @@ from models.adapt import Recording
 from models.bundle import AvatarBundle
 from models.camera import crop_to_frame, frame_to_crop, project, view_direction
 from models.filters import SmoothingConfig, smooth_sequence
-from models.landmarks import TrackingLandmarks, make_detector
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import make_detector
 
 
 @dataclass

@@ -2,7 +2,7 @@
 detector" of sec. 3.2 / Fig. 3), trained by this project on studio data.
 
 Backend ``studio`` of :func:`models.landmarks.make_detector`. It implements the box-detector
-protocol (``detect_boxes`` + ``fit``), so :class:`models.landmarks.TrackingLandmarks` can
+protocol (``detect_boxes`` + ``fit``), so :class:`models.landmark_tracking.TrackingLandmarks` can
 track with it: ``fit`` crops the image around a box, predicts heatmaps with a small
 :class:`models.backbones.Hourglass`, reads sub-pixel peaks with a local soft-argmax, then
 re-crops around its own points (the canonical :mod:`models.crop` framing) and predicts again.

@@ -53,7 +53,7 @@ def to_tensor_image(crop_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
 class Tracker:
     """Track one face per frame with an avatar bundle.
 
-    ``detector`` is a :class:`models.landmarks.TrackingLandmarks` (default: dlib in tracking
+    ``detector`` is a :class:`models.landmark_tracking.TrackingLandmarks` (default: dlib in tracking
     mode) or anything with ``update(frame) -> Face | None`` and ``n_faces_last_detection``.
     ``smoothing`` in [0, 0.95] sets both the crop-box smoothing and the strength of the output
     filter (0 = the raw per-frame answer of the networks).
@@ -73,8 +73,8 @@ class Tracker:
         range, docs/crowd_encoder.md) or ``head`` (the I2ZNet's expression head, when the bundle
         has one; else the landmark rule).
         ``guide`` / ``guide_gain``: which expression channels of z follow the detector's named weights
-        (:mod:`models.code_guide`; ``"eyes,brows"`` by default, ``"none"`` off, ``"all"`` adds the
-        mouth); a bundle without ``guide_codes`` in its manifest is not guided.
+        (:mod:`models.code_guide`; ``"eyes,brows,smile,pucker"`` by default, ``"none"`` off, ``"all"``
+        adds the jaw); a bundle without ``guide_codes`` in its manifest is not guided.
         ``gaze``: estimate each eye's gaze from the iris (:mod:`models.gaze`, FrameResult.gaze) and move
         the avatar's irises with it in the texture.
         ``landmark_identity``: move the reported landmarks onto the user's features with a per-person
@@ -89,7 +89,8 @@ class Tracker:
         for m in (bundle.dam, bundle.i2znet, bundle.color):
             m.eval()
         if detector is None:
-            from .landmarks import TrackingLandmarks, make_detector
+            from .landmark_tracking import TrackingLandmarks
+            from .landmarks import make_detector
 
             detector = TrackingLandmarks(make_detector("dlib"))
         self.detector = detector

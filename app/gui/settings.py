@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "fps": 30.0,
     "device": "auto",
     "smoothing": 0.5,
-    "guide": "eyes,brows",  # which expressions follow the detector (models.code_guide): a spec or "none"
+    "guide": "eyes,brows,smile,pucker",  # which expressions follow the detector (models.code_guide): a spec or "none"
     "mirror": False,
     "loop_video": True,
     "overlay/landmarks": True,

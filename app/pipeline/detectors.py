@@ -59,7 +59,8 @@ def make_landmarks(name: str, source_kind: str) -> tuple[object, str]:
         if source_kind != "synthetic":
             raise ValueError("--landmarks oracle needs the synthetic source (it reads its ground truth)")
         return GroundTruthDetector(), "landmarks: synthetic ground truth (oracle)"
-    from models.landmarks import TrackingLandmarks, make_detector
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import make_detector
 
     det = TrackingLandmarks(make_detector(name))
     note = "landmarks: dlib 68-point (non-commercial model)" if name == "dlib" else "landmarks: FAN"

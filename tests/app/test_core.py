@@ -112,7 +112,8 @@ def test_pipeline_sheds_avatar_and_texture_work_while_adapting(tiny_bundle):
     from app.pipeline.frame import Pipeline
     from app.pipeline.packets import FramePacket
     from models import bundle as B
-    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import OracleDetector
     from models.topology import canonical_landmarks_2d
     from models.tracker import Tracker
 

@@ -8,7 +8,8 @@ import torch
 
 from app.pipeline import setup as S
 from app.pipeline.detectors import GroundTruthDetector
-from models.landmarks import LandmarkModelMissing, TrackingLandmarks
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import LandmarkModelMissing
 
 NO_DETECTOR = "NO LANDMARK DETECTOR: faces cannot be found"
 

@@ -70,7 +70,8 @@ def test_the_expression_head_learns_a_blink(tiny_head_bundle, tmp_path):
 
 def test_build_crowd_encoder_writes_a_bundle_whose_tracker_names_expressions(tiny_head_bundle, tmp_path):
     from bench.build_crowd_encoder import main
-    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import OracleDetector
     from models.tracker import Tracker
 
     path, _ = tiny_head_bundle

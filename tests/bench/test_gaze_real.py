@@ -16,7 +16,8 @@ def test_scores_and_sheets_on_a_looking_studio_person(tiny_head_bundle, tmp_path
     from bench import gaze_real
     from models import bundle as B
     from models.data import load_capture
-    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import OracleDetector
     from studio.capture import capture_wild
 
     cap = load_capture(capture_wild(11, "office", 90, tmp_path / "c", size=(384, 288), kind="gaze", seed=14))

@@ -11,7 +11,8 @@ from bench.adapt_speed import synthetic_recording
 from models import bundle as B
 from models.adapt import AdaptConfig, adapt
 from models.config import profile
-from models.landmarks import OracleDetector, TrackingLandmarks
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import OracleDetector
 from models.topology import canonical_landmarks_2d
 from models.tracker import Tracker
 

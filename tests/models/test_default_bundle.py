@@ -28,7 +28,8 @@ def test_manifest_has_provenance(default_bundle):
 
 def test_tracks_a_synthetic_frame(default_bundle, tmp_path):
     from models.data import load_capture
-    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import OracleDetector
     from models.tracker import Tracker
     from studio.capture import capture_wild
 

@@ -8,7 +8,8 @@ import torch
 from models import bundle as B
 from models import fast_infer as FI
 from models.config import profile
-from models.landmarks import OracleDetector, TrackingLandmarks
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import OracleDetector
 from models.topology import canonical_landmarks_2d
 from models.tracker import Tracker
 

@@ -104,7 +104,8 @@ def test_the_tracker_reports_gaze_and_moves_the_avatars_irises(tmp_path):
     weights join the expressions, and the avatar's texture differs from its unwarped one in the eyes only."""
     from models import bundle as B
     from models.data import load_capture
-    from models.landmarks import OracleDetector, TrackingLandmarks
+    from models.landmark_tracking import TrackingLandmarks
+    from models.landmarks import OracleDetector
     from models.tracker import Tracker
     from studio.capture import capture_wild
 

@@ -8,7 +8,8 @@ from models import bundle as B
 from models.camera import project
 from models.config import profile
 from models.landmark_identity import CLIP, GAP, LandmarkIdentity
-from models.landmarks import OracleDetector, TrackingLandmarks
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import OracleDetector
 from models.topology import canonical_landmarks_2d
 from models.tracker import Tracker
 

@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from models.facebox import HaarBoxDetector, HogBoxDetector, box_iou, to_gray
+from models.landmark_tracking import TrackingLandmarks
 from models.landmarks import (
     Face,
     FanLandmarks,
     LandmarkModelInvalid,
     LandmarkModelMissing,
     OracleDetector,
-    TrackingLandmarks,
     fan_url,
     fan_weights_path,
     make_detector,

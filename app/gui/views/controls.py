@@ -64,9 +64,9 @@ class Controls(QWidget):
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 95)
         self.smoothing.valueChanged.connect(lambda v: self.smoothing_changed.emit(v / 100.0))
-        self.guide = QCheckBox("eyes and brows follow the detector")
-        self.guide.setToolTip("Blinks and brow raises of the face's 68 points steer the avatar's expression code "
-                              "(docs/expression_guide.md). Off: the encoder alone reads them.")
+        self.guide = QCheckBox("eyes, brows and smile follow the detector")
+        self.guide.setToolTip("Blinks, brow raises, smiles and puckers of the face's 68 points steer the avatar's "
+                              "expression code (docs/expression_guide.md). Off: the encoder alone reads them.")
         self.guide.toggled.connect(self.guide_changed)
         self.mirror = QCheckBox("mirror (selfie view)")
         self.mirror.toggled.connect(self.mirror_changed)

@@ -145,9 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                 for k in STAGES:
                     stage_times[label[v]][k] += res["timings"][k]
                 key = (be, rd)
-                if key in ref:  # the two modes must give the same answers
-                    d = np.abs(np.nan_to_num(res["landmarks"] - ref[key]))
-                    max_diff = max(max_diff, float(d.max()))
+                if key in ref:  # the two modes must give the same answers (found or not, and where)
+                    a, b = res["landmarks"], ref[key]
+                    if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+                        max_diff = float("inf")
+                    else:
+                        max_diff = max(max_diff, float(np.abs(np.nan_to_num(a - b)).max()))
                 else:
                     ref[key] = res["landmarks"]
         per_round.append({k: float(np.mean(v)) for k, v in fps_round.items()})
@@ -181,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
           + f"\n\nLargest landmark difference between the modes: {max_diff:.2g} px\n")
     (out / "results.md").write_text(md)
     print(md)
+    if max_diff > 0:
+        print(f"[pipeline_speed] the modes disagree (largest landmark difference {max_diff} px)", file=sys.stderr)
+        return 1
     return 0
 
 

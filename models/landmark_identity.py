@@ -27,9 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 TAU = 30.0  # seconds: the exponential window of the running estimate
-RIDGE = 0.05  # ridge on A, relative to f^2 (one frame's J^T J is f^2 I): 1/20 of a frame's weight
+RIDGE = 0.05  # ridge on A: 1/20 of the newest frame's weight in the running mean (it fades as frames come)
 GAP = 3.0  # seconds without a face (or time going back) start a new person
-CLIP = 0.25  # a residual longer than this fraction of the interocular distance is clipped (detector slips)
+# an innovation (residual minus the current corrective) longer than this fraction of the interocular
+# distance is clipped (detector slips)
+CLIP = 0.25
 
 
 def jacobian(H: np.ndarray) -> np.ndarray:
@@ -53,13 +55,14 @@ class LandmarkIdentity:
         self.A = np.zeros((2, 2))  # running mean of J^T J
         self.b: np.ndarray | None = None  # (68, 2) running mean of J^T r_k
         self.n, self.last_ts = 0, None
+        self._a = 1.0  # the newest frame's weight in the running mean (1 / its effective frame count)
 
     @property
     def delta(self) -> np.ndarray | None:
         """(68, 2) the current corrective in model units (x, y of head space); None before a frame."""
         if self.b is None:
             return None
-        lam = self.ridge * max(np.trace(self.A) / 2, 1e-12)
+        lam = self.ridge * self._a * max(np.trace(self.A) / 2, 1e-12)  # 1/20 of one frame
         return np.linalg.solve(self.A + lam * np.eye(2), self.b.T).T
 
     def update(self, model_points: np.ndarray, detected: np.ndarray, H: np.ndarray,
@@ -79,11 +82,15 @@ class LandmarkIdentity:
         if ok.sum() >= 34:  # a frame with most points: add it
             ref = d if ok[36] and ok[45] else P
             lim = CLIP * max(float(np.hypot(*(ref[36] - ref[45]))), 1.0)  # the outer eye corners' distance
-            norm = np.linalg.norm(r, axis=-1, keepdims=True)
-            r = np.where(ok[:, None], r * np.minimum(1.0, lim / np.maximum(norm, 1e-9)), 0.0)
+            # clip what the current corrective does not explain (a slip), not the corrective itself:
+            # a lasting offset larger than the limit is still learned
+            cur = self.delta @ J.T if self.b is not None else np.zeros_like(r)  # (68, 2)
+            inn = np.where(ok[:, None], r - cur, 0.0)
+            norm = np.linalg.norm(inn, axis=-1, keepdims=True)
+            r = np.where(ok[:, None], cur + inn * np.minimum(1.0, lim / np.maximum(norm, 1e-9)), 0.0)
             dt = 0.0 if self.last_ts is None else float(timestamp) - self.last_ts
             self.n += 1
-            a = max(1.0 / self.n, min(dt / self.tau, 1.0))  # running mean, then an exponential window
+            a = self._a = max(1.0 / self.n, min(dt / self.tau, 1.0))  # running mean, then an exponential window
             Jr = r @ J  # (68, 2): J^T r_k per landmark
             if self.b is None:
                 self.b = np.zeros_like(Jr)

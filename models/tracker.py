@@ -172,7 +172,7 @@ class Tracker:
 
     def set_landmark_identity(self, on: bool) -> None:
         """Report landmarks with the per-person corrective (:mod:`models.landmark_identity`) or the
-        avatar's own projection, from the next frame; turning it on starts a fresh estimate."""
+        avatar's own projection, from the next frame; turning it on (from off) starts a fresh estimate."""
         self.identity = (self.identity or LandmarkIdentity()) if on else None
 
     def set_guide(self, guide: str | tuple[str, ...] | None, gain: float = 1.0) -> None:
@@ -259,7 +259,7 @@ class Tracker:
         if face is None:
             self.output_filter.reset()
             return FrameResult(p.index, ts, False, "no face in view", p.n_faces, timings=p.timings)
-        x, K = p.x, p.K
+        x, K = p.x.to(self.device), p.K.to(self.device)  # the device may have changed since prepare (CUDA fell back)
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
             try:

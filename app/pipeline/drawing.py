@@ -100,12 +100,15 @@ class FrameDrawer:
         if not want:
             return frame_rgb
         if self.gl and model and opts.wireframe:
+            given = landmarks is not None  # the reported points: drawn here, then the detector's on top
             out = self._overlay.render(
-                frame_rgb, G, H_frame, landmarks_2d=detected if opts.detected else None,
-                box=box if opts.box else None, wireframe=True, landmarks=opts.landmarks and landmarks is None,
+                frame_rgb, G, H_frame, landmarks_2d=detected if opts.detected and not given else None,
+                box=box if opts.box else None, wireframe=True, landmarks=opts.landmarks and not given,
                 salient=opts.salient)
-            if opts.landmarks and landmarks is not None:
+            if given and opts.landmarks:
                 _dots(out, landmarks, STYLE.landmark_color, 2)
+            if given and opts.detected and detected is not None:
+                _dots(out, detected, STYLE.detected_color, 2)
             return out
         out = frame_rgb.copy()
         P = transform_np(G, H_frame) if model else None

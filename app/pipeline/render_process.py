@@ -7,7 +7,8 @@ FrameDrawer runs in ``python -m app.pipeline.render_process FD`` (a plain subpro
 actor's), talking pickled numpy over a socket pair (:mod:`app.ipc`):
 
     parent -> child   ("avatar", G, H_frame, texture | None, opts, alpha)  texture only when it changed
-                      ("camera", frame_rgb, G, H_frame, detected, box, opts)  (GL wireframe only)
+                      ("camera", frame_rgb, G, H_frame, detected, box, opts, landmarks)  (GL wireframe only;
+                       landmarks: the tracker's reported points or None)
                       ("close",)
     child -> parent   ("ready", gl, notice) | ("image", rgb) | ("error", message)
 

@@ -13,6 +13,8 @@ from models.config import profile
 def test_landmark_dots_sit_on_the_reported_points_not_on_the_projection(use_gl):
     b = B.build(profile("tiny"))
     drawer = FrameDrawer(b.topology, use_gl=use_gl)
+    if use_gl and not drawer.gl:
+        pytest.skip(f"no OpenGL here: {drawer.notice}")
     try:
         G = b.topology.vertices.astype(np.float32)
         H = np.array([40.0, 0.0, 0.0, 0.0, 60.0, 60.0], np.float32)  # the projected face near (60, 60)
@@ -29,5 +31,8 @@ def test_landmark_dots_sit_on_the_reported_points_not_on_the_projection(use_gl):
         assert not reported[face].any()  # and none are drawn there when the reported points are given
         wire = drawer.camera(frame, G, H, None, None, ViewOptions(box=False, wireframe=True), lm)
         assert np.abs(wire[200, 250].astype(int) - col).max() < 40
+        # the detector's points are drawn over the reported ones (they sit close together)
+        both = drawer.camera(frame, G, H, lm, None, ViewOptions(box=False, wireframe=use_gl, detected=True), lm)
+        assert np.abs(both[200, 250].astype(int) - np.array(STYLE.detected_color)).max() < 40
     finally:
         drawer.release()

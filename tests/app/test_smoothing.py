@@ -72,13 +72,14 @@ def test_the_guide_checkbox_reaches_the_tracker_and_is_remembered(make_window, q
     log = PacketLog(w.session)
     log.wait(qtbot, 1)
     tracker = w.session.pipeline.tracker
-    assert w.controls.guide.isChecked() and tracker.guide_spec == "blink,brow_up,brow_down"
+    default = "blink,brow_up,brow_down,smile,pucker"  # models.code_guide.DEFAULT_GUIDE, spelled out
+    assert w.controls.guide.isChecked() and tracker.guide_spec == default
     w.controls.guide.setChecked(False)
     wait_for(qtbot, lambda: tracker.guide_spec == "none", what="guide off")
     assert w.settings.get("guide") == "none"
     w.controls.guide.setChecked(True)
-    wait_for(qtbot, lambda: tracker.guide_spec == "blink,brow_up,brow_down", what="guide on")
-    assert w.settings.get("guide") == "blink,brow_up,brow_down"
+    wait_for(qtbot, lambda: tracker.guide_spec == default, what="guide on")
+    assert w.settings.get("guide") == default
     log.wait(qtbot, 2, lambda p: p.result.found)
 
 

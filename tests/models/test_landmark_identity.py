@@ -46,6 +46,22 @@ def test_the_corrective_finds_the_users_offsets_and_puts_the_points_on_the_featu
     assert _nme(out[:1], P_user[:1]) < 0.3 * _nme(P_model[:1], P_user[:1])
 
 
+def test_a_large_lasting_offset_is_learned_fully_and_the_ridge_fades():
+    """An offset longer than the clip limit (a much longer chin) is still learned: the clip acts on
+    what the corrective does not explain yet. Without noise the estimate converges to the offset
+    (the ridge is 1/20 of one frame, not of all of them)."""
+    X, delta, H, P_model, P_user, t = _scene(n=300, noise=0.0)
+    big = delta.copy()
+    big[:17, 1] += 0.6  # the jaw line 0.6 model units lower (~0.6 of the interocular distance)
+    Xu = X.copy()
+    Xu[:, :2] += big
+    P_user = project(torch.from_numpy(Xu)[None].expand(len(t), -1, -1), torch.from_numpy(H)).numpy()
+    li = LandmarkIdentity()
+    out = [li.update(P_model[i], P_user[i], H[i], t[i]) for i in range(len(t))]
+    assert np.abs(li.delta - big).max() < 0.003  # 0.5 % of the largest offset
+    assert np.abs(out[-1] - P_user[-1]).max() < 1.0  # px, with f ~ 200
+
+
 def test_a_gap_or_time_going_back_starts_a_new_person_and_reset_forgets():
     X, delta, H, P_model, P_user, t = _scene(n=10)
     li = LandmarkIdentity()
@@ -74,7 +90,8 @@ def test_a_detector_slip_and_missing_points_move_the_estimate_only_a_bounded_ste
     iod_model_units = np.linalg.norm(X[36, :2] - X[45, :2])
     step = np.linalg.norm(li.delta - d0, axis=-1)
     assert step[:20].max() < 1.5 * CLIP * iod_model_units / li.n  # clipped, and weighted 1/n
-    assert np.array_equal(li.delta[60:], d0[60:]) or np.allclose(li.delta[60:], d0[60:], atol=2e-3)
+    # a missed point keeps its estimate (only the shared A moves a little; a zero residual would move it ~1e-3)
+    assert np.allclose(li.delta[60:], d0[60:], atol=2e-4)
     few = np.full((68, 2), np.nan)
     few[:10] = P_user[0, :10]
     n = li.n
@@ -102,12 +119,17 @@ def test_the_tracker_reports_corrected_landmarks_and_keeps_the_avatars_own(tiny_
     assert not np.allclose(own, cor)
     # an untrained avatar's points are far off: the corrective brings them to the detector's
     assert _nme(cor[4:], det[4:]) < 0.5 * _nme(own[4:], det[4:])
-    # the model's own projection is what the mesh G gives (the corrective never touches G)
+    # the model's own landmarks are the mesh G's landmark vertices projected with H (G is untouched)
+    r = rs[-1]
+    P = project(torch.from_numpy(r.G[b.topology.landmark_ids]).double()[None],
+                torch.from_numpy(r.H_frame).double()[None])[0].numpy()
+    assert np.allclose(r.model_landmarks, P, atol=1e-3)
     tr.set_landmark_identity(False)
     r = tr.track(frame, timestamp=0.5)
-    assert np.array_equal(r.landmarks, r.model_landmarks)
+    assert tr.identity is None and np.array_equal(r.landmarks, r.model_landmarks)
     tr.set_landmark_identity(True)
-    assert tr.identity.delta is None  # a fresh estimate
+    r = tr.track(frame, timestamp=0.53)
+    assert tr.identity.n == 1  # turned on again: a fresh estimate from this frame
 
 
 def test_the_jacobian_is_the_cameras_rotation():

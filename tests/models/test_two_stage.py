@@ -57,7 +57,7 @@ def test_two_stage_gives_the_sequential_answers_in_order_including_lost_faces():
     finally:
         two.close()
     assert [t for t, _ in got] == list(range(len(frames)))
-    assert all(name.startswith("track-prepare") for name in threads)  # stage 1 ran on the worker
+    assert len(threads) == len(frames) and all(n.startswith("track-prepare") for n in threads)  # on the worker
     for (_, r), e in zip(got, ref):
         assert r.found == e.found and r.index == e.index
         if e.found:
@@ -66,7 +66,7 @@ def test_two_stage_gives_the_sequential_answers_in_order_including_lost_faces():
     assert not got[3][1].found and not got[4][1].found
 
 
-def test_a_stage_one_error_comes_back_with_the_next_step_and_drop_forgets_frames_in_flight():
+def test_a_stage_one_error_comes_back_when_its_frame_is_finished_and_drop_forgets_frames_in_flight():
     tr = _tracker()
     two = TwoStage(tr)
     calls = []
@@ -84,6 +84,7 @@ def test_a_stage_one_error_comes_back_with_the_next_step_and_drop_forgets_frames
         assert two.in_flight == 2
         two.drop()
         assert two.in_flight == 0 and two.finish_oldest() is None
+        assert tr.index == 2  # the dropped frames' stage 1 did run ("a" failed before its stage 1)
     finally:
         two.close()
     assert calls == [1]

@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
                     stage_times[label[v]][k] += res["timings"][k]
                 key = (be, rd)
                 if key in ref:  # the two modes must give the same answers (found or not, and where)
-                    a, b = res["landmarks"], ref[key]
-                    if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+                    got, want = res["landmarks"], ref[key]
+                    if not np.array_equal(np.isfinite(got), np.isfinite(want)):
                         max_diff = float("inf")
                     else:
-                        max_diff = max(max_diff, float(np.abs(np.nan_to_num(a - b)).max()))
+                        max_diff = max(max_diff, float(np.abs(np.nan_to_num(got - want)).max()))
                 else:
                     ref[key] = res["landmarks"]
         per_round.append({k: float(np.mean(v)) for k, v in fps_round.items()})

@@ -77,13 +77,10 @@ def run_headless(args) -> int:
     """Run ``args.frames`` frames (and a calibration); returns the process exit code."""
     spec, src_note = resolve_source(args.source)
     setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
-                          texture_every=args.texture_every)
+                          texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
+                          landmark_identity=not getattr(args, "raw_landmarks", False))
     if args.smoothing is not None:
         setup.tracker.set_smoothing(args.smoothing)
-    if getattr(args, "no_gaze", False):
-        setup.tracker.set_gaze(False)
-    if getattr(args, "raw_landmarks", False):
-        setup.tracker.set_landmark_identity(False)
     if getattr(args, "guide", None) is not None:
         try:
             setup.tracker.set_guide(args.guide)

@@ -278,8 +278,8 @@ class Tracker:
             texture = self._look(texture, gaze)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
-        lm = lm_model.astype(np.float32) if self.identity is None else \
-            self.identity.update(lm_model, face.points, Hf[0].cpu().numpy(), ts)
+        own = lm_model.astype(np.float32)
+        lm = own if self.identity is None else self.identity.update(lm_model, face.points, Hf[0].cpu().numpy(), ts)
         message = "" if p.n_faces <= 1 else f"{p.n_faces} faces in view: tracking the largest"
         e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
         if e is not None and self.expression_source == "head":  # the crowd-trained head
@@ -294,7 +294,7 @@ class Tracker:
             p.index, ts, True, message, p.n_faces, box, S,
             z[0].cpu().numpy(), H[0].cpu().numpy(), Hf[0].cpu().numpy(), G[0].cpu().numpy(),
             texture, lm, np.asarray(face.points, np.float32), {**p.timings, **ms},
-            expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=lm_model.astype(np.float32),
+            expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=own,
         )
 
     def _eye_warper(self, T: int) -> EyeWarp | None:

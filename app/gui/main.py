@@ -52,11 +52,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             source_spec, note = SourceSpec("synthetic"), f"{e}; showing the synthetic actor instead"
     device = args.device if args.device != "auto" else settings.get("device")
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
-                          texture_every=args.texture_every)
-    if getattr(args, "no_gaze", False):
-        setup.tracker.set_gaze(False)
-    if getattr(args, "raw_landmarks", False):
-        setup.tracker.set_landmark_identity(False)
+                          texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
+                          landmark_identity=not getattr(args, "raw_landmarks", False))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,
                       render_process=not args.render_in_thread)
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)

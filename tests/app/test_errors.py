@@ -12,10 +12,10 @@ import torch
 from app.pipeline.profiles import ProfileStore
 from app.sources import ArraySource, SourceSpec
 from app.sources.synthetic import SyntheticSource
+from tests.clips import write_video
 
 from .conftest import PacketLog, wait_for
 from .test_calibration import same_weights
-from .test_headless import write_video
 from .test_window import fixed_clip
 
 

@@ -12,23 +12,13 @@ import pytest
 from app.cli import main
 from app.pipeline.packets import STAGES
 from app.sources.synthetic import SyntheticSource
+from tests.clips import write_video
 
 
 @pytest.fixture()
 def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ROOMFIT_DATA_DIR", str(tmp_path / "data"))
     return tmp_path
-
-
-def write_video(path, n=12, size=(320, 240)):
-    src = SyntheticSource("office", width=size[0], height=size[1])
-    src.open()
-    vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, size)
-    for _ in range(n):
-        vw.write(src.read().image)
-    vw.release()
-    src.close()
-    return path
 
 
 def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
@@ -60,15 +50,16 @@ def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
     assert (np.abs(t["gaze"]) <= 0.8 + 1e-6).all() and "eyeLookOutLeft" in names and d["gaze"] is True
 
 
-def test_headless_raw_landmarks_reports_the_avatars_own_projection(tiny_bundle, data_dir):
+def test_headless_raw_landmarks_and_no_gaze_reach_the_tracker(tiny_bundle, data_dir):
     out, npz = data_dir / "out.json", data_dir / "tracks.npz"
     rc = main(["--headless", "--source", "synthetic:lab", "--bundle", str(tiny_bundle), "--frames", "6",
-               "--size", "320x240", "--json", str(out), "--tracks", str(npz), "--raw-landmarks",
+               "--size", "320x240", "--json", str(out), "--tracks", str(npz), "--raw-landmarks", "--no-gaze",
                "--log-level", "WARNING"])
     assert rc == 0
     d, t = json.loads(out.read_text()), np.load(npz)
     assert d["landmark_identity"] is False and t["found"].any()
     assert np.array_equal(t["landmarks"], t["model_landmarks"], equal_nan=True)
+    assert d["gaze"] is False and np.isnan(t["gaze"]).all()  # no gaze estimated, none saved
 
 
 @pytest.fixture()

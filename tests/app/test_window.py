@@ -7,9 +7,9 @@ import numpy as np
 
 from app.sources import ArraySource, SourceSpec
 from app.sources.synthetic import SyntheticSource
+from tests.clips import write_video
 
 from .conftest import PacketLog, wait_for
-from .test_headless import write_video
 
 
 def fixed_clip(n=3):

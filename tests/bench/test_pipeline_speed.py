@@ -2,23 +2,16 @@
 
 import json
 
-import cv2
 import pytest
 
-from app.sources.synthetic import SyntheticSource
 from bench import pipeline_speed
+from tests.clips import write_video
 
 
 @pytest.fixture(scope="module")
 def clip_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("clips")
-    src = SyntheticSource("office", width=320, height=240)
-    src.open()
-    vw = cv2.VideoWriter(str(d / "actor.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
-    for _ in range(8):
-        vw.write(src.read().image)
-    vw.release()
-    src.close()
+    write_video(d / "actor.mp4", n=8)
     return d
 
 

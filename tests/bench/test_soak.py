@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
-from app.sources.synthetic import SyntheticSource
 from bench.soak import main, slope
+from tests.clips import write_video
 
 KB_PER_FRAME_BOUND = 6.0  # the old code: ~36-43, the fixed one ~0.5
 NOISE_KB = 1536.0  # growth always allowed over the second half: RSS moves by ~0.5 MB steps (the old code: > 2.5 MB)
@@ -35,14 +34,7 @@ def clip_and_bundle(tmp_path_factory):
     with torch.random.fork_rng():
         torch.manual_seed(0)
         bundle = B.save(B.build(profile("tiny"), load_pretrained=False), d / "tiny")
-    src = SyntheticSource("office", width=320, height=240)
-    src.open()
-    vw = cv2.VideoWriter(str(d / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (320, 240))
-    for _ in range(20):
-        vw.write(src.read().image)
-    vw.release()
-    src.close()
-    return d / "clip.mp4", bundle
+    return write_video(d / "clip.mp4", n=20), bundle
 
 
 def test_short_soak_does_not_grow_per_frame(clip_and_bundle, tmp_path):

@@ -1,17 +1,13 @@
 """The per-person landmark corrective (models.landmark_identity) on known offsets and poses."""
 
 import numpy as np
-import pytest
 import torch
 
-from models import bundle as B
 from models.camera import project
-from models.config import profile
 from models.landmark_identity import CLIP, GAP, LandmarkIdentity
-from models.landmark_tracking import TrackingLandmarks
-from models.landmarks import OracleDetector
 from models.topology import canonical_landmarks_2d
-from models.tracker import Tracker
+
+from .oracle_tracker import oracle_tracker
 
 
 def _scene(n=90, seed=0, noise=0.3):
@@ -99,19 +95,10 @@ def test_a_detector_slip_and_missing_points_move_the_estimate_only_a_bounded_ste
     assert li.n == n
 
 
-@pytest.fixture()
-def tiny_tracker_parts():
-    torch.manual_seed(0)
-    b = B.build(profile("tiny"))
-    rng = np.random.default_rng(0)
-    pts = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
-    return b, (lambda i: pts + rng.normal(0, 0.5, pts.shape))
-
-
-def test_the_tracker_reports_corrected_landmarks_and_keeps_the_avatars_own(tiny_tracker_parts):
-    b, points = tiny_tracker_parts
+def test_the_tracker_reports_corrected_landmarks_and_keeps_the_avatars_own():
+    tr = oracle_tracker(texture_every=4)
+    b = tr.bundle
     frame = np.full((120, 160, 3), 120, np.uint8)
-    tr = Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(points)), texture_every=4)
     rs = [tr.track(frame, timestamp=i / 30) for i in range(12)]
     det = np.stack([r.detected for r in rs])
     own = np.stack([r.model_landmarks for r in rs])

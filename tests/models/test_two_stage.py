@@ -4,28 +4,10 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
-from models import bundle as B
-from models.config import profile
-from models.landmark_tracking import TrackingLandmarks
-from models.landmarks import OracleDetector
-from models.topology import canonical_landmarks_2d
-from models.tracker import Tracker
 from models.two_stage import TwoStage
 
-
-def _tracker(lost=()):
-    torch.manual_seed(0)
-    b = B.build(profile("tiny"))
-    base = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
-
-    def points(i):
-        if i in lost:
-            return None
-        return base + np.random.default_rng(i).normal(0, 0.5, base.shape)  # the same per frame index
-
-    return Tracker(b, "cpu", detector=TrackingLandmarks(OracleDetector(points)), texture_every=2)
+from .oracle_tracker import oracle_tracker
 
 
 def _frames(n):
@@ -34,9 +16,9 @@ def _frames(n):
 
 def test_two_stage_gives_the_sequential_answers_in_order_including_lost_faces():
     frames = _frames(8)
-    seq = _tracker(lost=(3, 4))
+    seq = oracle_tracker(lost=(3, 4))
     ref = [seq.track(f, i / 30) for i, f in enumerate(frames)]
-    tr = _tracker(lost=(3, 4))
+    tr = oracle_tracker(lost=(3, 4))
     two = TwoStage(tr)
     got = []
     threads = []
@@ -67,7 +49,7 @@ def test_two_stage_gives_the_sequential_answers_in_order_including_lost_faces():
 
 
 def test_a_stage_one_error_comes_back_when_its_frame_is_finished_and_drop_forgets_frames_in_flight():
-    tr = _tracker()
+    tr = oracle_tracker()
     two = TwoStage(tr)
     calls = []
 

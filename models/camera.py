@@ -14,6 +14,7 @@ Conventions (fixed; tested in ``tests/models/test_camera.py``):
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 Tensor = torch.Tensor
@@ -35,6 +36,17 @@ def rotation_matrix(r: Tensor) -> Tensor:
     Rz = torch.stack([cz, -sz, zero, sz, cz, zero, zero, zero, one], -1)
     shape = r.shape[:-1] + (3, 3)
     return Rz.reshape(shape) @ Ry.reshape(shape) @ Rx.reshape(shape)
+
+
+def rotation_matrix_np(r) -> np.ndarray:
+    """:func:`rotation_matrix` in numpy for one pose, ``R = Rz @ Ry @ Rx`` (small per-frame
+    helpers, where a torch call costs more than the arithmetic). (3,) -> (3, 3) float64"""
+    rx, ry, rz = (float(v) for v in r)
+    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
+    Rx = np.array([[1.0, 0.0, 0.0], [0.0, cx, -sx], [0.0, sx, cx]])
+    Ry = np.array([[cy, 0.0, sy], [0.0, 1.0, 0.0], [-sy, 0.0, cy]])
+    Rz = np.array([[cz, -sz, 0.0], [sz, cz, 0.0], [0.0, 0.0, 1.0]])
+    return Rz @ Ry @ Rx
 
 
 def transform(X: Tensor, H: Tensor) -> Tensor:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .camera import rotation_matrix_np
+
 TAU = 30.0  # seconds: the exponential window of the running estimate
 RIDGE = 0.05  # ridge on A: 1/20 of the newest frame's weight in the running mean (it fades as frames come)
 GAP = 3.0  # seconds without a face (or time going back) start a new person
@@ -35,12 +37,9 @@ CLIP = 0.25
 
 
 def jacobian(H: np.ndarray) -> np.ndarray:
-    """d(Pi H X)/d(x, y) for a pose H (6,) (f, rx, ry, rz, tx, ty). -> (2, 2) pixels per model unit.
-    The first two columns of the first two rows of f R, R = Rz Ry Rx (models.camera.rotation_matrix)."""
-    _, rx, ry, rz = (float(v) for v in H[:4])
-    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
-    R = np.array([[cz * cy, cz * sy * sx - sz * cx], [sz * cy, sz * sy * sx + cz * cx]])
-    return float(H[0]) * R
+    """d(Pi H X)/d(x, y) for a pose H (6,) (f, rx, ry, rz, tx, ty): the first two rows and columns of
+    f R (:func:`models.camera.rotation_matrix_np`). -> (2, 2) pixels per model unit."""
+    return float(H[0]) * rotation_matrix_np(H[1:4])[:2, :2]
 
 
 class LandmarkIdentity:

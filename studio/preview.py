@@ -12,15 +12,7 @@ import argparse
 import cv2
 import numpy as np
 
-
-def rotation_np(r) -> np.ndarray:
-    """``R = Rz @ Ry @ Rx`` as in :mod:`models.camera` (numpy). (3,) -> (3, 3)"""
-    rx, ry, rz = r
-    cx, sx, cy, sy, cz, sz = np.cos(rx), np.sin(rx), np.cos(ry), np.sin(ry), np.cos(rz), np.sin(rz)
-    Rx = np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
-    Ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    Rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
-    return Rz @ Ry @ Rx
+from models.camera import rotation_matrix_np
 
 
 def render(G, faces, size=256, f=100.0, rot=(0.0, 0.0, 0.0), colors=None, uvs=None, albedo=None,
@@ -31,7 +23,7 @@ def render(G, faces, size=256, f=100.0, rot=(0.0, 0.0, 0.0), colors=None, uvs=No
     the face centroid uv. Optional ``landmarks`` (vertex ids, drawn green) and ``points``
     (M, 3 model-space points, drawn red).
     """
-    R = rotation_np(rot)
+    R = rotation_matrix_np(rot)
     X = np.asarray(G, np.float64) @ R.T
     off = size / 2.0 - f * np.asarray(center)
     p2 = f * X[:, :2] + off

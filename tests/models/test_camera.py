@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import torch
 
 from models.camera import crop_to_frame, frame_to_crop, project, rotation_matrix, transform, view_direction
@@ -78,3 +79,11 @@ def test_euler_round_trip():
 
     r = torch.tensor([[0.3, -0.7, 1.1], [-0.2, 0.4, -2.5], [0.0, 0.0, 0.0]], dtype=torch.float64)
     assert torch.allclose(euler_from_matrix(rotation_matrix(r)), r, atol=1e-10)
+
+
+def test_the_numpy_rotation_is_the_torch_one():
+    from models.camera import rotation_matrix_np
+
+    for r in ([0.3, -0.7, 1.1], [0.0, 0.0, 0.0], [-1.2, 0.4, -2.5]):
+        R = rotation_matrix(torch.tensor(r, dtype=torch.float64)).numpy()
+        assert np.allclose(rotation_matrix_np(np.array(r)), R, atol=1e-12)

@@ -67,8 +67,8 @@ def run_video(bundles: dict, path: Path, out: Path, frames_max: int | None, devi
                     "cached": ref["cached"], "seconds": round(ref["seconds"], 1)},
            "brow": brow_variation(pts), "bundles": {}}
     traces = {"dlib": pts}
-    for label, (bundle, guide) in bundles.items():
-        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing, guide=guide)
+    for label, (bundle, guide, layer) in bundles.items():
+        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing, guide=guide, expression_layer=layer)
         r = {"tracker": landmark_scores(tr.landmarks, pts, fps), "seconds": round(tr.seconds, 1),
              "tracked_fps": len(frames) / max(tr.seconds, 1e-9),
              "named_expressions": tr.expression_names is not None, "gaze": tr.gaze is not None}
@@ -95,6 +95,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--guide", action="append", default=None,
                    help="the tracker's keypoint guidance (models.code_guide: none | eyes,brows | all | default); "
                         "repeat to run every bundle with each (labels get ' guide=SPEC')")
+    p.add_argument("--layer", action="append", default=None, choices=["on", "off"],
+                   help="the tracker's expression layer (models.expression_layer: winks, wide eyes, one-sided brows); "
+                        "repeat for both (labels get ' layer=on|off')")
     p.add_argument("--videos", default=str(DEFAULT_VIDEOS), help="folder of .mp4 files (read in place)")
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true", help=f"first {QUICK_FRAMES} frames per video, tiny synthetic clips")
@@ -120,11 +123,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     paths = a.bundle or [str(B.DEFAULT_BUNDLE)]
-    guides = a.guide or ["default"]
-    variants = {(k if len(guides) == 1 else f"{k} guide={g}"): (v, g)
-                for k, v in bundle_labels(paths).items() for g in guides}
+    guides, layers = a.guide or ["default"], a.layer or ["on"]
+    def label(k: str, g: str, y: str) -> str:
+        return k + ("" if len(guides) == 1 else f" guide={g}") + ("" if len(layers) == 1 else f" layer={y}")
+
+    variants = {label(k, g, y): (v, g, y) for k, v in bundle_labels(paths).items() for g in guides for y in layers}
     loaded = {v: B.load(v) for v in paths}
-    bundles = {label: (loaded[v], g) for label, (v, g) in variants.items()}
+    bundles = {label: (loaded[v], g, y == "on") for label, (v, g, y) in variants.items()}
     out = run_dir(a.out, "expression_fidelity")
     vids = [] if a.no_real else sorted(Path(a.videos).glob("*.mp4"))
     if not vids and not a.no_real:
@@ -134,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     r = {"machine": machine(), "git_commit": git_commit(), "quick": a.quick,
          "command": "python -m bench.expression_fidelity " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None
                                                                           else argv)),
-         "bundles": {label: v for label, (v, _) in variants.items()}, "guides": guides, "videos": a.videos,
+         "bundles": {label: v for label, (v, _, _) in variants.items()}, "guides": guides, "layers": layers,
+         "videos": a.videos,
          "frames_per_video": frames_max or "all",
          "smoothing": a.smoothing,
          "definitions": {"reference": REFERENCE, "blink_tolerance_frames": BLINK_TOL,

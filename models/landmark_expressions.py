@@ -19,7 +19,19 @@ mouthSmileL/R      mouth_width  P50                max(P98, 1.12 n)   (one smile
 mouthPucker        mouth_width  P50                min(P2, 0.88 n)
 browInnerUp        brow_lift    P50                max(P98, 1.12 n)
 browDownLeft/Right brow_lift    P50                min(P2, 0.92 n)
+eyeWideLeft/Right  eye_open_l/r P80                max(P99, 1.25 n)
+browOuterUpL/R     brow_outer_* P50                max(P98, 1.12 n)
+mouthFrownL/R      corner_*     P50                max(P98, n + 0.06)
+mouthRollLower/Up  lip_lower/up P50                min(P2, 0.6 n)
+noseSneerL/R       nose_wing_*  P50                min(P2, 0.92 n)
 =================  ===========  =================  ==================================================
+
+The signals beyond :mod:`models.face_signals` (each over the outer-eye-corner distance, vertical
+distances taken perpendicular to the eye-corner line so a rolled head reads the same):
+``brow_outer_*`` the height of the three outer brow points above that eye's corners; ``corner_*``
+how far the mouth corner (54 left, 48 right) sits below the upper lip's centre 51 (a frown lowers
+it, a smile raises it); ``lip_upper`` |51 - 62| and ``lip_lower`` |57 - 66| (the lips thin as they
+roll in); ``nose_wing_*`` the nostril wing (35 / 31) below that eye's corners (a sneer lifts it).
 
 ``brow_lift`` is ours, not :mod:`models.face_signals`' ``brow_height``: the brow centroid's distance to
 the midpoint of the four eye corners (36, 39, 42, 45) over the outer-eye-corner distance. The corners
@@ -45,7 +57,8 @@ import numpy as np
 
 from .face_signals import face_signals, interocular, second_difference_sigma
 
-SIGNALS = ("mouth_open", "mouth_width", "eye_open_l", "eye_open_r", "brow_lift")
+SIGNALS = ("mouth_open", "mouth_width", "eye_open_l", "eye_open_r", "brow_lift", "brow_outer_l", "brow_outer_r",
+           "corner_l", "corner_r", "lip_upper", "lip_lower", "nose_wing_l", "nose_wing_r")
 NOISE_K = 2.0  # a weight starts above k sigma of its signal's frame-to-frame noise (as face_signals' min_snr)
 
 # The 52 ARKit blendshapes in Live Link Face's CSV column order (PascalCase, as in the CSV header
@@ -76,16 +89,44 @@ RULES: tuple[tuple[str, str, int, float, float, str, float], ...] = (
     ("browInnerUp", "brow_lift", +1, 50.0, 98.0, "mul", 1.12),
     ("browDownLeft", "brow_lift", -1, 50.0, 2.0, "mul", 0.92),
     ("browDownRight", "brow_lift", -1, 50.0, 2.0, "mul", 0.92),
+    # beyond the first nine (issue 15's ARKit basis, studio.arkit_basis): per-side and per-lip signals
+    ("eyeWideLeft", "eye_open_l", +1, 80.0, 99.0, "mul", 1.25),
+    ("eyeWideRight", "eye_open_r", +1, 80.0, 99.0, "mul", 1.25),
+    ("browOuterUpLeft", "brow_outer_l", +1, 50.0, 98.0, "mul", 1.12),
+    ("browOuterUpRight", "brow_outer_r", +1, 50.0, 98.0, "mul", 1.12),
+    ("mouthFrownLeft", "corner_l", +1, 50.0, 98.0, "add", 0.06),
+    ("mouthFrownRight", "corner_r", +1, 50.0, 98.0, "add", 0.06),
+    ("mouthRollLower", "lip_lower", -1, 50.0, 2.0, "mul", 0.6),
+    ("mouthRollUpper", "lip_upper", -1, 50.0, 2.0, "mul", 0.6),
+    ("noseSneerLeft", "nose_wing_l", -1, 50.0, 2.0, "mul", 0.92),
+    ("noseSneerRight", "nose_wing_r", -1, 50.0, 2.0, "mul", 0.92),
 )
 NAMES: tuple[str, ...] = tuple(r[0] for r in RULES)
 
 
 def signals(L: np.ndarray) -> dict[str, np.ndarray]:
-    """The five signals the weights read. L (..., 68, 2) -> {name: (...)} (see the module docstring)."""
+    """The signals the weights read. L (..., 68, 2) -> {name: (...)} (see the module docstring)."""
     L = np.asarray(L, np.float64)
     out = face_signals(L)
+    s = np.maximum(interocular(L), 1e-9)
     corners = L[..., [36, 39, 42, 45], :].mean(-2)
-    out["brow_lift"] = np.linalg.norm(L[..., 17:27, :].mean(-2) - corners, axis=-1) / np.maximum(interocular(L), 1e-9)
+    out["brow_lift"] = np.linalg.norm(L[..., 17:27, :].mean(-2) - corners, axis=-1) / s
+    # "down" in the face: perpendicular to the outer eye corners' line, so a rolled head reads the same
+    u = (L[..., 45, :] - L[..., 36, :]) / s[..., None]
+    down = np.stack([-u[..., 1], u[..., 0]], -1)  # (..., 2): u rotated +90 degrees (image y is down)
+
+    def below(p: np.ndarray, q: np.ndarray) -> np.ndarray:  # how far p is below q, in interoculars
+        return ((p - q) * down).sum(-1) / s
+
+    eye_l, eye_r = L[..., [42, 45], :].mean(-2), L[..., [36, 39], :].mean(-2)
+    out["brow_outer_l"] = -below(L[..., 24:27, :].mean(-2), eye_l)
+    out["brow_outer_r"] = -below(L[..., 17:20, :].mean(-2), eye_r)
+    out["corner_l"] = below(L[..., 54, :], L[..., 51, :])  # the subject's left mouth corner (image-right)
+    out["corner_r"] = below(L[..., 48, :], L[..., 51, :])
+    out["lip_upper"] = np.linalg.norm(L[..., 51, :] - L[..., 62, :], axis=-1) / s
+    out["lip_lower"] = np.linalg.norm(L[..., 57, :] - L[..., 66, :], axis=-1) / s
+    out["nose_wing_l"] = below(L[..., 35, :], eye_l)
+    out["nose_wing_r"] = below(L[..., 31, :], eye_r)
     return {k: out[k] for k in SIGNALS}
 
 

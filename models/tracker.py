@@ -24,6 +24,7 @@ from . import crop as C
 from .bundle import AvatarBundle
 from .camera import crop_to_frame, frame_to_crop, project
 from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
+from .expression_layer import ExpressionLayer
 from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
 from .frame_result import FrameResult, Prepared  # noqa: F401  (FrameResult: imported from here)
@@ -65,7 +66,8 @@ class Tracker:
     def __init__(self, bundle: AvatarBundle, device: str | torch.device = "auto", detector=None,
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
-                 guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True) -> None:
+                 guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True,
+                 expression_layer: bool = True) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -79,7 +81,9 @@ class Tracker:
         the avatar's irises with it in the texture.
         ``landmark_identity``: move the reported landmarks onto the user's features with a per-person
         corrective (:mod:`models.landmark_identity`); ``FrameResult.model_landmarks`` keeps the
-        avatar's own projection."""
+        avatar's own projection.
+        ``expression_layer``: add winks, wide eyes and one-sided brows the DAM cannot decode to the
+        decoded geometry (:mod:`models.expression_layer`; only on the template head's topology)."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
         self.expression_source = expression_source
@@ -100,6 +104,8 @@ class Tracker:
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.gaze = IrisGaze() if gaze else None
         self.identity = LandmarkIdentity() if landmark_identity else None
+        self.layer: ExpressionLayer | None = None
+        self.set_expression_layer(expression_layer)
         self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
         self._looked: tuple | None = None  # (texture, gaze step, warped texture) of the last frame
         self.guide: CodeGuide | None = None
@@ -175,6 +181,17 @@ class Tracker:
         avatar's own projection, from the next frame; turning it on (from off) starts a fresh estimate."""
         self.identity = (self.identity or LandmarkIdentity()) if on else None
 
+    def set_expression_layer(self, on: bool) -> None:
+        """Winks, wide eyes and one-sided brows on the decoded geometry (:mod:`models.expression_layer`),
+        or not, from the next frame; a bundle on a topology without ARKit fields has no layer."""
+        self.expression_layer_on = bool(on)  # the wish: kept by an avatar swap even where this bundle has no layer
+        self.layer = ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter()) if on else None
+
+    def _layer_filter(self):
+        """The expression layer's 1-euro filter: z's, at the output filter's strength (None when off)."""
+        of = self.output_filter
+        return of.cfg.scaled(of.cfg.z) if of.enabled else None
+
     def set_guide(self, guide: str | tuple[str, ...] | None, gain: float = 1.0) -> None:
         """Which expression channels of z follow the detector (:mod:`models.code_guide`), from the next
         frame; raises ValueError for an unknown channel. A bundle without ``guide_codes`` stays unguided."""
@@ -187,6 +204,8 @@ class Tracker:
         """Crop-box smoothing and output-filter strength, in [0, 0.95]."""
         self.smoother.strength = float(np.clip(strength, 0.0, 0.95))
         self.output_filter.set_strength(self.smoother.strength)
+        if self.layer is not None:
+            self.layer.set_smoothing(self._layer_filter())
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
@@ -246,7 +265,7 @@ class Tracker:
         # (K,) the landmark rule's named weights: for the guide, or as FrameResult.expressions
         head = self.expression_source == "head" and self.bundle.i2znet.head_e is not None
         guided = self.guide is not None and self.guide.active
-        rule = self.expressions.update(face.points, ts) if guided or not head else None
+        rule = self.expressions.update(face.points, ts) if guided or not head or self.layer is not None else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         t2 = time.perf_counter()
         return Prepared(idx, ts, face, n_faces, box, x, K, rule, gaze,
@@ -258,6 +277,8 @@ class Tracker:
         S, ts, face, box, rule, gaze = self.cfg.crop_size, p.timestamp, p.face, p.box, p.rule, p.gaze
         if face is None:
             self.output_filter.reset()
+            if self.layer is not None:
+                self.layer.reset()
             return FrameResult(p.index, ts, False, "no face in view", p.n_faces, timings=p.timings)
         x, K = p.x.to(self.device), p.K.to(self.device)  # the device may have changed since prepare (CUDA fell back)
         with self._lock:
@@ -276,6 +297,9 @@ class Tracker:
             texture = self._texture
         if gaze is not None and texture is not None:
             texture = self._look(texture, gaze)
+        layer = self.layer
+        if layer is not None and rule is not None:  # winks, wide eyes, one-sided brows on G
+            G = layer(G, rule, self.expressions.names, ts)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         own = lm_model.astype(np.float32)
@@ -347,6 +371,8 @@ class Tracker:
             self.gaze.reset()
         if self.identity is not None:
             self.identity.reset()
+        if self.layer is not None:
+            self.layer.reset()
         self._texture = None
         if hasattr(self.detector, "reset"):
             self.detector.reset()

@@ -11,7 +11,8 @@ face looks towards -z; faces are wound so that ``(v1 - v0) x (v2 - v0)`` points 
 head. ``_L`` / ``_R`` in expression names mean image-left / image-right.
 
 Extras stored in the asset (plain arrays, no pickle):
-``blendshapes`` (E, V, 3), ``blendshape_names`` (E,), ``identity_basis`` (K, V, 3),
+``blendshapes`` (E, V, 3), ``blendshape_names`` (E,) (the 17 lab expressions), ``arkit_blendshapes``
+(A, V, 3) and ``arkit_names`` (A,) (35 ARKit-named fields, :mod:`studio.arkit_basis`), ``identity_basis`` (K, V, 3),
 ``identity_names`` (K,), ``region`` (V,) int (0 skin, 1 lip, 2 eye surface, 3 mouth cavity,
 4 inner-lip edge), ``lip_side`` (V,) (-1 upper / +1 lower inner-lip edge), ``mouth_s`` (V,)
 (cavity coordinate, -1 upper lip edge .. +1 lower lip edge), ``salient_xy`` (M, 2) (the
@@ -40,6 +41,7 @@ MIN_MOLE_LANDMARK_DIST = 0.13  # model units; a shift that would come closer is 
 
 def build_template() -> Topology:
     """Generate the template head (deterministic, ~15 s)."""
+    from studio.arkit_basis import ARKIT_BASIS_NAMES, arkit_basis
     from studio.expressions import EXPRESSION_NAMES, expression_basis
     from studio.identity import IDENTITY_NAMES, identity_basis
     from studio.mesh import BAG_ROWS, MOUTH, build_mesh
@@ -53,9 +55,12 @@ def build_template() -> Topology:
     mouth_s[cav] = 2.0 * mesh.bag_a[cav] - 1.0
     assert set(np.round(mouth_s[cav], 3)) <= set(np.round(BAG_ROWS, 3))
     salient_uv = chart.solve_uv(SALIENT_XY).astype(np.float32)
+    lab = expression_basis(mesh)
     extras = dict(
-        blendshapes=expression_basis(mesh),
+        blendshapes=lab,
         blendshape_names=np.array(EXPRESSION_NAMES),
+        arkit_blendshapes=arkit_basis(mesh, lab),
+        arkit_names=np.array(ARKIT_BASIS_NAMES),
         identity_basis=identity_basis(mesh),
         identity_names=np.array(IDENTITY_NAMES),
         region=mesh.region.astype(np.int8),
@@ -169,6 +174,19 @@ class Person:
         """(N, E) weights -> (N, V, 3) float32."""
         expr = np.asarray(expr, np.float32)
         return (self.neutral[None] + np.tensordot(expr, self._B, 1)).astype(np.float32)
+
+    def arkit_geometry(self, weights: dict[str, float] | None = None,
+                       expr: dict | np.ndarray | None = None) -> np.ndarray:
+        """G (V, 3) for ARKit-named weights (``studio.arkit_basis``; e.g. ``{"eyeBlinkLeft": 1}``, a wink)
+        on top of lab expression weights ``expr``."""
+        ex = self.topology.extras
+        names = [str(n) for n in ex["arkit_names"]]
+        G = self.geometry(expr).astype(np.float64)
+        for k, v in (weights or {}).items():
+            if k not in names:
+                raise KeyError(f"unknown ARKit shape {k!r}; known: {', '.join(names)}")
+            G += float(v) * ex["arkit_blendshapes"][names.index(k)]
+        return G.astype(np.float32)
 
     def landmarks(self, G: np.ndarray) -> np.ndarray:
         """The 68 landmark vertices of geometry G. (..., V, 3) -> (..., 68, 3)"""

@@ -77,8 +77,8 @@ class Controller(QObject):
     # ------------------------------------------------------------------ settings
     def _restore(self) -> None:
         st, ctl = self.settings, self.w.controls
-        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.guide, ctl.mirror, ctl.loop, ctl.avatar_mode,
-                   ctl.avatar_wire, *ctl.overlay.values()]
+        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.guide, ctl.layer, ctl.mirror, ctl.loop,
+                   ctl.avatar_mode, ctl.avatar_wire, *ctl.overlay.values()]
         for wdg in widgets:
             wdg.blockSignals(True)
         ctl.select(ctl.resolution, f"{st.get('width')}x{st.get('height')}")
@@ -87,6 +87,7 @@ class Controller(QObject):
         ctl.smoothing.setValue(int(100 * st.get("smoothing")))
         self.guide_spec = self._valid_guide(st.get("guide"))
         ctl.guide.setChecked(self.guide_spec != "none")
+        ctl.layer.setChecked(bool(st.get("expression_layer")))
         ctl.mirror.setChecked(st.get("mirror"))
         ctl.loop.setChecked(st.get("loop_video"))
         for k, cb in ctl.overlay.items():
@@ -99,6 +100,7 @@ class Controller(QObject):
         self.s.mirror = st.get("mirror")
         self.s.set_smoothing(st.get("smoothing"))
         self.s.set_guide(self.guide_spec)
+        self.s.set_expression_layer(bool(st.get("expression_layer")))
         self.on_options()
         geo = st.raw("window/geometry")
         if geo is not None:
@@ -218,6 +220,11 @@ class Controller(QObject):
             return ",".join(parse_guide(spec if isinstance(spec, tuple) else str(spec))) or "none"
         except ValueError:
             return ",".join(parse_guide(DEFAULT_GUIDE))
+
+    def on_layer(self, on: bool) -> None:
+        """The expression-layer checkbox (saved; :mod:`models.expression_layer`)."""
+        self.settings.set("expression_layer", bool(on))
+        self.s.set_expression_layer(bool(on))
 
     def on_guide(self, on: bool) -> None:
         """The checkbox: on restores the last guide in use this session (the default unless ``--guide``

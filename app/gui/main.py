@@ -43,6 +43,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             settings.set("guide", ",".join(parse_guide(args.guide)) or "none")
         except ValueError as e:
             raise SystemExit(f"--guide: {e}") from None
+    if getattr(args, "no_expression_layer", False):
+        settings.set("expression_layer", False)
     store = store or ProfileStore()
     note = ""
     if source_spec is None:
@@ -53,7 +55,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     device = args.device if args.device != "auto" else settings.get("device")
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
-                          landmark_identity=not getattr(args, "raw_landmarks", False))
+                          landmark_identity=not getattr(args, "raw_landmarks", False),
+                          expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,
                       render_process=not args.render_in_thread)
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)

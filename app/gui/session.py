@@ -166,6 +166,10 @@ class Session(QObject):
         """Which expressions follow the detector (:mod:`models.code_guide` spec; "none": the encoder alone)."""
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_guide(spec))
 
+    def set_expression_layer(self, on: bool) -> None:
+        """Winks, wide eyes and one-sided brows on the avatar's mesh (:mod:`models.expression_layer`), or not."""
+        self.tracking.call_soon(lambda: self.pipeline.tracker.set_expression_layer(on))
+
     def set_device(self, device: torch.device) -> None:
         self.tracking.call_soon(lambda: move_tracker(self.pipeline.tracker, device))
 

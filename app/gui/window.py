@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         ctl.device_changed.connect(c.on_device)
         ctl.smoothing_changed.connect(c.on_smoothing)
         ctl.guide_changed.connect(c.on_guide)
+        ctl.layer_changed.connect(c.on_layer)
         ctl.mirror_changed.connect(c.on_mirror)
         ctl.loop_changed.connect(lambda v: self.settings.set("loop_video", v))
         ctl.options_changed.connect(c.on_options)

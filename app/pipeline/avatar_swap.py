@@ -57,7 +57,8 @@ def _like(bundle, like: Tracker) -> Tracker:
     return Tracker(bundle, like.device, like.detector, smoothing=like.smoother.strength,
                    texture_every=like.texture_every, infer_backend=like.infer_backend,
                    expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
-                   gaze=like.gaze is not None, landmark_identity=like.identity is not None)
+                   gaze=like.gaze is not None, landmark_identity=like.identity is not None,
+                   expression_layer=like.expression_layer_on)
 
 
 def install(pipeline: Pipeline, tracker: Tracker) -> None:

@@ -71,3 +71,18 @@ def test_build_tracker_carries_the_fallback_notice(tiny_bundle, no_fan_weights):
     assert setup.landmarks == "landmarks: synthetic ground truth (oracle)"
     assert isinstance(setup.tracker.detector, GroundTruthDetector)
     assert any(n.startswith("landmarks 'fan' unavailable") for n in setup.notices), setup.notices
+
+
+def test_no_expression_layer_reaches_the_tracker_and_an_avatar_swap_keeps_the_wish(tiny_bundle):
+    from app.cli import build_parser
+    from app.pipeline.avatar_swap import _like
+    from models import bundle as B
+
+    assert build_parser().parse_args(["--no-expression-layer"]).no_expression_layer is True
+    assert build_parser().parse_args([]).no_expression_layer is False
+    on = S.build_tracker(None, "cpu", "dlib", "video")  # the default avatar, on the template head
+    off = S.build_tracker(None, "cpu", "dlib", "video", expression_layer=False)
+    assert on.tracker.layer is not None and off.tracker.layer is None
+    tiny = _like(B.load(tiny_bundle), on.tracker)  # a test-mesh avatar has no ARKit fields: no layer ...
+    assert tiny.layer is None and tiny.expression_layer_on is True
+    assert _like(on.tracker.bundle, tiny).layer is not None  # ... and back on the default avatar it returns

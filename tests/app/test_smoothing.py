@@ -94,3 +94,20 @@ def test_a_guide_from_the_command_line_is_kept_through_the_checkbox(make_window,
     wait_for(qtbot, lambda: tracker.guide_spec == "none", what="guide off")
     w.controls.guide.setChecked(True)  # back to what the user had chosen, not to the default
     wait_for(qtbot, lambda: tracker.guide_spec == everything, what="guide all again")
+
+
+def test_the_expression_layer_checkbox_reaches_the_tracker_and_no_expression_layer_is_saved(make_window, qtbot):
+    w = make_window("synthetic:lab")
+    PacketLog(w.session).wait(qtbot, 1)
+    tracker = w.session.pipeline.tracker
+    assert w.controls.layer.isChecked() and tracker.expression_layer_on is True
+    w.controls.layer.setChecked(False)
+    wait_for(qtbot, lambda: tracker.expression_layer_on is False, what="layer off")
+    assert w.settings.get("expression_layer") is False and tracker.layer is None
+    w.controls.layer.setChecked(True)
+    wait_for(qtbot, lambda: tracker.expression_layer_on is True, what="layer on")
+    assert w.settings.get("expression_layer") is True
+    w2 = make_window("synthetic:lab", "--no-expression-layer")
+    PacketLog(w2.session).wait(qtbot, 1)
+    assert not w2.controls.layer.isChecked() and w2.settings.get("expression_layer") is False
+    assert w2.session.pipeline.tracker.expression_layer_on is False

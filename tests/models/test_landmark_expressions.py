@@ -81,3 +81,37 @@ def test_landmark_jitter_on_a_still_face_gives_no_weights_but_a_real_raise_does(
     assert np.mean(brow[quiet] > 0.05) < 0.1, np.mean(brow[quiet] > 0.05)
     assert np.median(brow[205:240]) > 0.5
     assert np.mean(W[quiet][:, [NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight")]] > 0.05) < 0.1
+
+
+def test_each_new_arkit_weight_follows_its_studio_shape_and_only_it():
+    """Points of the studio person (studio.arkit_basis) rolled 15 degrees and jittered: after 4 s of a
+    still face, each new shape at full strength lifts its own rule weight and leaves the others."""
+    from studio.arkit_basis import ARKIT_BASIS_NAMES
+    from studio.head import Person
+
+    person0 = Person(0)
+    new = [n for n in NAMES[9:]]
+    assert len(NAMES) == 19 and set(new) <= set(ARKIT_BASIS_NAMES)
+    rng = np.random.default_rng(0)
+    c, s = np.cos(np.radians(15)), np.sin(np.radians(15))
+    R = np.array([[c, -s], [s, c]])
+
+    def points(w):
+        P = person0.landmarks(person0.arkit_geometry(w))[:, :2].astype(np.float64)
+        return (P @ R.T) * 150.0 + 320.0 + rng.normal(0, 0.3, (68, 2))
+
+    for name in new:
+        est = LandmarkExpressions()
+        for i in range(120):
+            est.update(points(None), i / 30.0)
+        W = np.stack([est.update(points({name: 1.0}), (120 + i) / 30.0) for i in range(3)]).mean(0)
+        k = NAMES.index(name)
+        assert W[k] > 0.6, (name, W[k])
+        # a shape of one side leaves the other side's weight; symmetric partners of a lip roll are allowed
+        side = (name.replace("Left", "Right") if name.endswith("Left")
+                else name.replace("Right", "Left") if name.endswith("Right") else "")
+        if side:
+            assert W[NAMES.index(side)] < 0.3, (name, side, W[NAMES.index(side)])
+        coupled = ("browInnerUp",) if name.startswith("browOuterUp") else ()  # its signal is the whole brow's lift
+        others = [j for j, n in enumerate(NAMES) if n not in (name, side, *coupled) and not n.startswith("mouthRoll")]
+        assert W[others].max() < 0.5, (name, {NAMES[j]: round(float(W[j]), 2) for j in others if W[j] >= 0.5})

@@ -29,6 +29,7 @@ class Controls(QWidget):
     device_changed = Signal(str)
     smoothing_changed = Signal(float)
     guide_changed = Signal(bool)
+    layer_changed = Signal(bool)
     mirror_changed = Signal(bool)
     loop_changed = Signal(bool)
     options_changed = Signal()
@@ -68,6 +69,10 @@ class Controls(QWidget):
         self.guide.setToolTip("Blinks, brow raises, smiles and puckers of the face's 68 points steer the avatar's "
                               "expression code (docs/expression_guide.md). Off: the encoder alone reads them.")
         self.guide.toggled.connect(self.guide_changed)
+        self.layer = QCheckBox("winks, wide eyes and one-sided brows")
+        self.layer.setToolTip("Adds the one-eye blinks, wide eyes and one-sided brow raises the detector sees to the "
+                              "avatar's mesh, which its face model cannot decode (docs/expression_layer.md).")
+        self.layer.toggled.connect(self.layer_changed)
         self.mirror = QCheckBox("mirror (selfie view)")
         self.mirror.toggled.connect(self.mirror_changed)
         self.loop = QCheckBox("loop videos (else stop at the end)")
@@ -80,6 +85,7 @@ class Controls(QWidget):
         f.addRow("device", self.device)
         f.addRow("smoothing", self.smoothing)
         f.addRow(self.guide)
+        f.addRow(self.layer)
         f.addRow(self.mirror)
         f.addRow(self.loop)
         ov = QGroupBox("Camera overlays")

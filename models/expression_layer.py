@@ -1,0 +1,106 @@
+"""Expression layer: ARKit shapes the avatar's DAM cannot decode, added to its decoded geometry G.
+
+The default avatar's DAM was trained on the studio's 17 lab expressions (``studio.expressions``):
+it decodes a one-eye blink code as both eyes half closed and has no code for wide eyes or a
+one-sided brow. The template head carries 35 ARKit-named displacement fields
+(``studio.arkit_basis``, stored in ``models/assets/head_v1.npz``); this layer adds the part of
+the detector's named weights w (``models.landmark_expressions``) that the code z cannot show:
+
+    G' = G + g * sum_n r_n B_n                                     G, G' (V, 3); B_n (V, 3)
+    r_eyeBlinkLeft  = (w_eyeBlinkLeft - w_eyeBlinkRight) / 2        a wink: the z guide sets the mean
+    r_eyeBlinkRight = -r_eyeBlinkLeft
+    r_eyeWide*      = w_eyeWide*                                     not in the lab basis at all
+    r_browOuterUp*  = max(0, w_browOuterUp* - w_browInnerUp)         beyond the whole-brow raise z shows
+
+r is smoothed with the tracker's output filter settings (a 1-euro filter, as z: the guided z is
+filtered, so r must be too, or the detector's frame-to-frame jitter reaches the eyes unfiltered).
+Only the geometry changes (the texture T, the DAM and the room calibration stay the paper's);
+the texture follows the moved vertices through the UV atlas, so a closing lid carries its skin
+over the eye. The avatar's own landmarks are projected from G', so what the benchmarks score is
+what the user sees. Cost: one (V, 3) multiply-add per shape in use, ~0.1 ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .filters import OneEuro, OneEuroConfig
+from .topology import Topology, TopologyError, load_topology
+
+LAYER_NAMES = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight", "browOuterUpLeft", "browOuterUpRight")
+
+
+def residual_weights(weights: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """The module's r for :data:`LAYER_NAMES` from named weights (missing names read 0). -> (6,) float32"""
+    at = {n: float(w) for n, w in zip(names, np.asarray(weights, np.float64))}
+    w = lambda n: at.get(n, 0.0)  # noqa: E731
+    wink = 0.5 * (w("eyeBlinkLeft") - w("eyeBlinkRight"))
+    inner = w("browInnerUp")
+    return np.array([wink, -wink, w("eyeWideLeft"), w("eyeWideRight"),
+                     max(0.0, w("browOuterUpLeft") - inner), max(0.0, w("browOuterUpRight") - inner)], np.float32)
+
+
+class ExpressionLayer:
+    """``layer(G (B, V, 3) tensor, weights (K,), names (K,)) -> G'`` (the module's equation).
+
+    ``fields``: (6, V, 3) in the order of :data:`LAYER_NAMES`; ``gain`` g in [0, 1]; ``smoothing``:
+    the 1-euro filter of r (None: unfiltered), restarted by :meth:`reset` and by a gap of ``max_gap`` s.
+    """
+
+    def __init__(self, fields: np.ndarray, gain: float = 1.0, smoothing: OneEuroConfig | None = None,
+                 max_gap: float = 0.5) -> None:
+        fields = np.asarray(fields, np.float32)
+        if fields.ndim != 3 or fields.shape[0] != len(LAYER_NAMES) or fields.shape[2] != 3:
+            raise ValueError(f"expression layer fields must be ({len(LAYER_NAMES)}, V, 3), got {fields.shape}")
+        self.B = torch.from_numpy(fields)  # (6, V, 3)
+        self.gain = float(np.clip(gain, 0.0, 1.0))
+        self.last = np.zeros(len(LAYER_NAMES), np.float32)  # the r of the last call
+        self.max_gap = float(max_gap)
+        self.set_smoothing(smoothing)
+
+    def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
+        """The filter of r (None: off); it restarts."""
+        self.filter = OneEuro(cfg) if cfg is not None else None
+
+    def reset(self) -> None:
+        """Forget the filter's history (the face was lost)."""
+        if self.filter is not None:
+            self.filter.reset()
+
+    @classmethod
+    def for_topology(cls, topology: Topology, gain: float = 1.0,
+                     smoothing: OneEuroConfig | None = None) -> ExpressionLayer | None:
+        """The layer of the template head the bundle was built on, or None when that template's asset
+        has no ARKit fields (a test mesh, an older asset, another topology)."""
+        try:
+            asset = load_topology(topology.name)
+        except (TopologyError, FileNotFoundError, OSError):
+            return None
+        ex = asset.extras
+        if asset.digest() != topology.digest() or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
+            return None
+        names = [str(n) for n in ex["arkit_names"]]
+        if not set(LAYER_NAMES) <= set(names):
+            return None
+        return cls(np.stack([ex["arkit_blendshapes"][names.index(n)] for n in LAYER_NAMES]), gain, smoothing)
+
+    def __call__(self, G: torch.Tensor, weights: np.ndarray | None, names: tuple[str, ...],
+                 t: float | None = None) -> torch.Tensor:
+        """``t``: the frame's time stamp in seconds (for the filter; None: unfiltered)."""
+        if weights is None or self.gain <= 0:
+            self.last = np.zeros(len(LAYER_NAMES), np.float32)
+            return G
+        r = residual_weights(weights, names) * self.gain
+        f = self.filter
+        if f is not None and t is not None:
+            if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
+                f.reset()
+            r = f(r, t).astype(np.float32)
+        self.last = r
+        use = np.flatnonzero(np.abs(r) > 1e-4)
+        if len(use) == 0:
+            return G
+        B = self.B[use].to(G.device, G.dtype)  # (U, V, 3)
+        delta = torch.tensordot(torch.from_numpy(r[use]).to(G.device, G.dtype), B, 1)  # (V, 3)
+        return G + delta[None]

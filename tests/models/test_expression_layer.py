@@ -1,0 +1,79 @@
+"""Expression layer: winks, wide eyes and one-sided brows the DAM cannot decode, on the decoded G."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models import bundle as B
+from models.expression_layer import LAYER_NAMES, ExpressionLayer, residual_weights
+from models.face_signals import face_signals
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import OracleDetector
+from models.topology import canonical_landmarks_2d, load_topology, make_test_mesh
+from models.tracker import Tracker
+
+
+def test_residual_weights_keep_only_what_z_cannot_show():
+    names = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "browInnerUp", "browOuterUpLeft", "browOuterUpRight")
+    r = dict(zip(LAYER_NAMES, residual_weights(np.array([1.0, 0.0, 0.4, 0.3, 0.9, 0.2]), names)))
+    assert r["eyeBlinkLeft"] == pytest.approx(0.5) and r["eyeBlinkRight"] == pytest.approx(-0.5)  # a wink
+    assert r["eyeWideLeft"] == pytest.approx(0.4) and r["eyeWideRight"] == 0.0  # a missing name reads 0
+    assert r["browOuterUpLeft"] == pytest.approx(0.6) and r["browOuterUpRight"] == 0.0  # beyond the inner raise
+    both = residual_weights(np.array([0.8, 0.8]), ("eyeBlinkLeft", "eyeBlinkRight"))
+    assert np.abs(both).max() == 0.0  # a blink of both eyes is the z guide's, not the layer's
+
+
+def test_the_layer_exists_for_the_template_head_only():
+    head = load_topology("head_v1")
+    layer = ExpressionLayer.for_topology(head)
+    assert layer is not None and layer.B.shape == (len(LAYER_NAMES), head.n_vertices, 3)
+    assert ExpressionLayer.for_topology(make_test_mesh()) is None
+    with pytest.raises(ValueError, match="fields must be"):
+        ExpressionLayer(np.zeros((2, 10, 3)))
+
+
+def test_a_wink_closes_one_eye_of_the_template_and_gain_zero_changes_nothing():
+    head = load_topology("head_v1")
+    layer = ExpressionLayer.for_topology(head)
+    G = torch.from_numpy(head.vertices.astype(np.float32))[None]
+    names = ("eyeBlinkLeft", "eyeBlinkRight")
+    Gw = layer(G, np.array([1.0, 0.0]), names)
+    s0, sw = (face_signals(g[0, head.landmark_ids, :2].double().numpy()) for g in (G, Gw))
+    assert sw["eye_open_l"] < 0.6 * s0["eye_open_l"]  # the subject's left eye half closes (the other half is z's)
+    assert sw["eye_open_r"] > s0["eye_open_r"]  # and the right eye opens by the same half
+    assert torch.equal(ExpressionLayer.for_topology(head, gain=0.0)(G, np.array([1.0, 0.0]), names), G)
+    assert torch.equal(layer(G, None, ()), G)
+
+
+def _eye_open(L):
+    s = face_signals(np.asarray(L, np.float64))
+    return np.array([s["eye_open_l"], s["eye_open_r"]])
+
+
+def test_the_tracker_winks_with_the_layer_and_cannot_without(default_bundle_layer):
+    """Frames 0-59 open eyes, then the detector's subject-left eye (points 42-47) closes: with the
+    layer the avatar's left eye closes further than its right; without, the DAM shows both alike."""
+    pts = canonical_landmarks_2d() * 70 + np.array([80.0, 70.0])
+    wink = pts.copy()
+    for up, lo in ((43, 47), (44, 46)):
+        mid = 0.5 * (pts[up] + pts[lo])
+        wink[up], wink[lo] = mid + 0.1 * (pts[up] - mid), mid + 0.1 * (pts[lo] - mid)
+    frames = [pts] * 60 + [wink] * 4
+    frame = np.full((160, 160, 3), 128, np.uint8)
+    out = {}
+    for on in (True, False):
+        tr = Tracker(default_bundle_layer, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: frames[i])),
+                     smoothing=0.0, guide="eyes", expression_layer=on, gaze=False)
+        r = [tr.track(frame, timestamp=i / 30) for i in range(len(frames))]
+        out[on] = _eye_open(r[-1].model_landmarks)
+        assert (tr.layer is not None) == on
+    left, right = out[True]
+    assert left < 0.5 * right, out
+    assert abs(out[False][0] - out[False][1]) < 0.25 * out[False].max(), out
+
+
+@pytest.fixture(scope="module")
+def default_bundle_layer():
+    return B.load(B.DEFAULT_BUNDLE)

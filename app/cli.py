@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report the avatar's own projected landmarks, without the per-person corrective that moves "
                         "them onto the user's features (models.landmark_identity)")
     p.add_argument("--no-expression-layer", action="store_true",
-                   help="do not add winks, wide eyes and one-sided brows to the avatar's decoded mesh "
+                   help="do not add winks and wide eyes to the avatar's decoded mesh "
                         "(models.expression_layer); the avatar shows only what its DAM decodes")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")

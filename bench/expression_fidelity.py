@@ -96,7 +96,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="the tracker's keypoint guidance (models.code_guide: none | eyes,brows | all | default); "
                         "repeat to run every bundle with each (labels get ' guide=SPEC')")
     p.add_argument("--layer", action="append", default=None, choices=["on", "off"],
-                   help="the tracker's expression layer (models.expression_layer: winks, wide eyes, one-sided brows); "
+                   help="the tracker's expression layer (models.expression_layer: winks, wide eyes); "
                         "repeat for both (labels get ' layer=on|off')")
     p.add_argument("--videos", default=str(DEFAULT_VIDEOS), help="folder of .mp4 files (read in place)")
     p.add_argument("--out", default=None)

@@ -102,8 +102,8 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
     """Run the live :class:`models.tracker.Tracker` (its default detector unless given, its
     output filter at ``smoothing``) over consecutive frames at the video's time stamps. The
     texture is decoded once only: nothing here reads it. ``guide``: the tracker's keypoint guidance
-    (:mod:`models.code_guide`; "default" = the tracker's default); ``expression_layer``: winks, wide
-    eyes and one-sided brows on G (:mod:`models.expression_layer`)."""
+    (:mod:`models.code_guide`; "default" = the tracker's default); ``expression_layer``: winks and
+    wide eyes on G (:mod:`models.expression_layer`)."""
     kw = {} if guide in (None, "default") else {"guide": guide}
     kw["expression_layer"] = expression_layer
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)

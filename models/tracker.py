@@ -82,7 +82,7 @@ class Tracker:
         ``landmark_identity``: move the reported landmarks onto the user's features with a per-person
         corrective (:mod:`models.landmark_identity`); ``FrameResult.model_landmarks`` keeps the
         avatar's own projection.
-        ``expression_layer``: add winks, wide eyes and one-sided brows the DAM cannot decode to the
+        ``expression_layer``: add winks and wide eyes the DAM cannot decode to the
         decoded geometry (:mod:`models.expression_layer`; only on the template head's topology)."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
@@ -182,7 +182,7 @@ class Tracker:
         self.identity = (self.identity or LandmarkIdentity()) if on else None
 
     def set_expression_layer(self, on: bool) -> None:
-        """Winks, wide eyes and one-sided brows on the decoded geometry (:mod:`models.expression_layer`),
+        """Winks and wide eyes on the decoded geometry (:mod:`models.expression_layer`),
         or not, from the next frame; a bundle on a topology without ARKit fields has no layer."""
         self.expression_layer_on = bool(on)  # the wish: kept by an avatar swap even where this bundle has no layer
         self.layer = ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter()) if on else None
@@ -298,7 +298,7 @@ class Tracker:
         if gaze is not None and texture is not None:
             texture = self._look(texture, gaze)
         layer = self.layer
-        if layer is not None and rule is not None:  # winks, wide eyes, one-sided brows on G
+        if layer is not None and rule is not None:  # winks, wide eyes on G
             G = layer(G, rule, self.expressions.names, ts)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)

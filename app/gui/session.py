@@ -167,7 +167,7 @@ class Session(QObject):
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_guide(spec))
 
     def set_expression_layer(self, on: bool) -> None:
-        """Winks, wide eyes and one-sided brows on the avatar's mesh (:mod:`models.expression_layer`), or not."""
+        """Winks and wide eyes on the avatar's mesh (:mod:`models.expression_layer`), or not."""
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_expression_layer(on))
 
     def set_device(self, device: torch.device) -> None:

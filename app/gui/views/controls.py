@@ -69,8 +69,8 @@ class Controls(QWidget):
         self.guide.setToolTip("Blinks, brow raises, smiles and puckers of the face's 68 points steer the avatar's "
                               "expression code (docs/expression_guide.md). Off: the encoder alone reads them.")
         self.guide.toggled.connect(self.guide_changed)
-        self.layer = QCheckBox("winks, wide eyes and one-sided brows")
-        self.layer.setToolTip("Adds the one-eye blinks, wide eyes and one-sided brow raises the detector sees to the "
+        self.layer = QCheckBox("winks and wide eyes")
+        self.layer.setToolTip("Adds the one-eye blinks and wide eyes the detector sees to the "
                               "avatar's mesh, which its face model cannot decode (docs/expression_layer.md).")
         self.layer.toggled.connect(self.layer_changed)
         self.mirror = QCheckBox("mirror (selfie view)")

@@ -2,8 +2,9 @@
 
 The default avatar's DAM was trained on the studio's 17 lab expressions (``studio.expressions``):
 it decodes a one-eye blink code as both eyes half closed and has no code for wide eyes. The
-template head carries 35 ARKit-named displacement fields (``studio.arkit_basis``, stored in ``models/assets/head_v1.npz``); this layer adds the part of
-the detector's named weights w (``models.landmark_expressions``) that the code z cannot show:
+template head carries 35 ARKit-named displacement fields (``studio.arkit_basis``, stored in
+``models/assets/head_v1.npz``); this layer adds the part of the detector's named weights w
+(``models.landmark_expressions``) that the code z cannot show:
 
     G' = G + g * sum_n r_n B_n                                     G, G' (V, 3); B_n (V, 3)
     r_eyeBlinkLeft  = (w_eyeBlinkLeft - w_eyeBlinkRight) / 2        a wink: the z guide sets the mean

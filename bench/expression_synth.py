@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from models.data import load_capture
-from models.face_signals import face_signals
+from models.face_signals import face_signals, pearson
 
 from .expression_scores import (
     BLINK_TOL,
+    GT_BLINK_LEVEL,
     eye_open_both,
     landmark_scores,
     region_vertex_error,
@@ -116,6 +117,17 @@ def blink_scores_gt(tracked, gt_expr: np.ndarray, gt_names: list[str], fps: floa
             out["from_expressions"] = event_f1(weight_events(w), ref, BLINK_TOL)
     if "from_expressions" not in out:
         out["from_expressions"] = {"f1": "n/a", "reason": "the tracker gives no blink weights"}
+    if {"blink_L", "blink_R"} <= set(gt_names):  # each eye alone (studio _L = image-left = the subject's right)
+        s = face_signals(lm)
+        bl, br = gt_expr[:, gt_names.index("blink_L")], gt_expr[:, gt_names.index("blink_R")]
+        per = {sig: event_f1(find_blinks(s[sig], fps), weight_events(b), BLINK_TOL)["f1"]
+               for sig, b in (("eye_open_r", bl), ("eye_open_l", br))}
+        asym, ok = s["eye_open_l"] - s["eye_open_r"], np.isfinite(s["eye_open_l"] - s["eye_open_r"])
+        winks = np.abs(bl - br) > GT_BLINK_LEVEL
+        per["wink_frames"] = int(winks.sum())
+        # one eye closing more than the other: r of the avatar's eye-opening difference with the truth's
+        per["wink_r"] = (pearson(asym[ok], (bl - br)[ok]) if winks.any() and np.std(asym[ok]) > 0 else "n/a")
+        out["per_eye_from_landmarks"] = per
     return out
 
 

@@ -11,7 +11,9 @@ Kinds: ``mixed`` (everything), ``talk`` (speech, blinks, small head motion), ``e
 (blinks only, frontal), ``crowd`` (the crowd encoder's training clips: speech, expressions twice as
 often, blinks every 1.2-3.5 s with half blinks (amplitude 0.35-1) and winks (15 %), moderate head
 motion), ``gaze`` (the crowd clip plus eye movements: fixations of 0.3-1.5 s, half of them straight
-ahead, the others up to +-20 deg yaw / +-14 deg pitch, joined by ~50 ms saccades; both eyes alike).
+ahead, the others up to +-20 deg yaw / +-14 deg pitch, joined by ~50 ms saccades; both eyes alike),
+``winks`` (speech and blinks every 1.2-3.5 s of which half are winks, small head motion: what the
+expression layer's one-eye blinks are measured on).
 ``Performance.gaze`` (N, 2, 2) radians (:mod:`models.gaze` convention); None (straight ahead) for every other kind.
 Pose convention: ``rot = (rx, ry, rz)`` in radians with
 ``R = Rz @ Ry @ Rx`` (:mod:`models.camera`): ry is yaw, rx pitch, rz roll.
@@ -26,7 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from studio.expressions import EXPRESSION_NAMES
 
-KINDS = ("mixed", "talk", "expressive", "head", "still", "crowd", "gaze")  # new kinds go last (seeds)
+KINDS = ("mixed", "talk", "expressive", "head", "still", "crowd", "gaze", "winks")  # new kinds go last (seeds)
 MAX_YAW, MAX_PITCH, MAX_ROLL = np.radians(45.0), np.radians(25.0), np.radians(10.0)
 
 
@@ -133,6 +135,16 @@ def _dense_blinks(rng, t: np.ndarray, E: dict) -> None:
         E["blink_R"] += right * env
 
 
+def _winks(rng, t: np.ndarray, E: dict) -> None:
+    """Blinks every 1.2-3.5 s, half of them with one eye only (either side), some partial."""
+    for t0 in _events(rng, t[-1] + 1e-9, (1.2, 3.5), (0.3, 1.0)):
+        close, hold, opn = rng.uniform(0.05, 0.08), rng.uniform(0.05, 0.25), rng.uniform(0.07, 0.14)
+        env = _envelope(t, t0, hold, close, opn) * (1.0 if rng.random() < 0.7 else rng.uniform(0.5, 0.9))
+        left, right = (1.0, 1.0) if rng.random() >= 0.5 else ((1.0, 0.0) if rng.random() < 0.5 else (0.0, 1.0))
+        E["blink_L"] += left * env
+        E["blink_R"] += right * env
+
+
 def _gaze(rng, t: np.ndarray) -> np.ndarray:
     """Fixations and saccades (see the module docstring). -> (N, 2, 2), the same for both eyes."""
     g = np.zeros((len(t), 2))
@@ -200,10 +212,13 @@ def performance(seed: int, n_frames: int, fps: float = 30.0, kind: str = "mixed"
         _expressions(sub[1], t, E, 1.0)
         _expressions(np.random.default_rng(sub[1].integers(2**63)), t, E, 0.8)
         _dense_blinks(sub[2], t, E)
+    elif kind == "winks":
+        _talk(sub[0], t, E, 0.6)
+        _winks(sub[2], t, E)
     else:
         _blinks(sub[2], t, E)
     head_scale = {"mixed": 1.0, "talk": 0.35, "expressive": 0.5, "head": 1.0, "still": 0.0, "crowd": 0.7,
-                  "gaze": 0.7}[kind]
+                  "gaze": 0.7, "winks": 0.35}[kind]
     rot, shift = _head(sub[3], t, head_scale, fps)
     expr = np.clip(np.stack([E[n] for n in EXPRESSION_NAMES], -1), 0.0, 1.0)
     gaze = _gaze(np.random.default_rng(sub[3].integers(2**63)), t).astype(np.float32) if kind == "gaze" else None

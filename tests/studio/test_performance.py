@@ -58,3 +58,14 @@ def test_talking_drives_the_mouth():
     peaks = ((jaw[1:-1] > jaw[:-2]) & (jaw[1:-1] >= jaw[2:]) & (jaw[1:-1] > 0.08)).sum()
     assert peaks > 30  # syllables at a few per second over 20 s
     assert p.expr[:, EXPRESSION_NAMES.index("smile_L")].max() == 0  # talk kind: no smiles
+
+
+def test_the_winks_performance_blinks_one_eye_about_half_the_time():
+    p = performance(3, 900, kind="winks")  # 30 s
+    L, R = p.expr[:, p.names.index("blink_L")], p.expr[:, p.names.index("blink_R")]
+    both = (L > 0.5) & (R > 0.5)
+    one = (np.abs(L - R) > 0.5)
+    events = lambda m: int(np.sum(np.diff(m.astype(int)) == 1))  # noqa: E731
+    assert events(both) >= 3 and events(one) >= 3, (events(both), events(one))
+    assert np.array_equal(performance(3, 900, kind="winks").expr, p.expr)  # deterministic
+    assert np.array_equal(performance(3, 300, kind="crowd").expr, performance(3, 300, kind="crowd").expr)

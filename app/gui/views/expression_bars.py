@@ -14,8 +14,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ...pipeline.packets import TrackPacket
 
-MAIN = ("eyeBlinkLeft", "eyeBlinkRight", "browInnerUp", "browDown", "jawOpen", "mouthSmileLeft",
-        "mouthSmileRight", "mouthPucker", "mouthFunnel", "cheekPuff")
+MAIN = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight", "browInnerUp", "browOuterUp", "browDown",
+        "jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrown", "mouthPucker", "mouthFunnel", "cheekPuff")
 ROW = 15
 
 

@@ -47,6 +47,19 @@ def test_an_enrolled_avatar_gets_its_warm_starts_directions_and_a_personless_one
     assert "guide_codes" not in B.read_manifest(enrolled)
     assert main(["guide-codes", "--bundle", str(enrolled)]) == 0
     assert B.read_manifest(enrolled)["guide_codes"] == B.read_manifest(tiny_bundle)["guide_codes"]
+    assert main(["guide-codes", "--bundle", str(enrolled), "--own"]) == 2  # no person.npz to compute them from
+    from studio.enroll.person import EnrolledPerson
+    from studio.head import Person
+
+    p3 = Person(3)  # stands in for the enrolled person: its own geometry and albedo
+    EnrolledPerson(p3.neutral, p3.albedo(64), p3.skin, "me").save(enrolled / "person.npz")
+    assert main(["guide-codes", "--bundle", str(enrolled), "--own"]) == 0
+    own = B.read_manifest(enrolled)["guide_codes"]
+    assert own["source"].endswith("(person=enrolled:me)")
+    z = avatar_codes(B.load(enrolled).dam.eval(), EnrolledPerson.load(enrolled / "person.npz"),
+                     basis_expressions(EXPRESSION_NAMES), np.zeros((len(BASIS) + 1, 3)), b.cfg.tex_size).numpy()
+    assert np.allclose(own["z0"], z[0], atol=1e-5)
+    assert not np.allclose(own["z0"], B.read_manifest(tiny_bundle)["guide_codes"]["z0"], atol=1e-3)  # not a copy
     anon = B.save(b, tmp_path / "anon", include_encoder=True, provenance={"note": "no studio person"})
     assert main(["guide-codes", "--bundle", str(anon)]) == 2
     assert "guide_codes" not in json.loads((anon / "manifest.json").read_text())

@@ -26,6 +26,8 @@ what the user sees. Cost: one (V, 3) multiply-add per shape in use, ~0.1 ms.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -43,6 +45,25 @@ def residual_weights(weights: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return np.array([wink, -wink, w("eyeWideLeft"), w("eyeWideRight")], np.float32)
 
 
+@functools.lru_cache(maxsize=4)
+def _template_fields(name: str, digest: str) -> np.ndarray | None:
+    """The :data:`LAYER_NAMES` fields (4, V, 3) of the template asset ``name`` when its digest is
+    ``digest`` and it has ARKit fields, else None (read once per process: toggling the layer is free)."""
+    try:
+        asset = load_topology(name)
+    except (TopologyError, FileNotFoundError, OSError):
+        return None
+    ex = asset.extras
+    if asset.digest() != digest or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
+        return None
+    names = [str(n) for n in ex["arkit_names"]]
+    if not set(LAYER_NAMES) <= set(names):
+        return None
+    out = np.stack([ex["arkit_blendshapes"][names.index(n)] for n in LAYER_NAMES]).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
 class ExpressionLayer:
     """``layer(G (B, V, 3) tensor, weights (K,), names (K,)) -> G'`` (the module's equation).
 
@@ -55,7 +76,7 @@ class ExpressionLayer:
         fields = np.asarray(fields, np.float32)
         if fields.ndim != 3 or fields.shape[0] != len(LAYER_NAMES) or fields.shape[2] != 3:
             raise ValueError(f"expression layer fields must be ({len(LAYER_NAMES)}, V, 3), got {fields.shape}")
-        self.B = torch.from_numpy(fields)  # (4, V, 3)
+        self.B = torch.from_numpy(np.array(fields))  # (4, V, 3), a copy: the cached fields stay read-only
         self.gain = float(np.clip(gain, 0.0, 1.0))
         self.last = np.zeros(len(LAYER_NAMES), np.float32)  # the r of the last call
         self.max_gap = float(max_gap)
@@ -75,17 +96,8 @@ class ExpressionLayer:
                      smoothing: OneEuroConfig | None = None) -> ExpressionLayer | None:
         """The layer of the template head the bundle was built on, or None when that template's asset
         has no ARKit fields (a test mesh, an older asset, another topology)."""
-        try:
-            asset = load_topology(topology.name)
-        except (TopologyError, FileNotFoundError, OSError):
-            return None
-        ex = asset.extras
-        if asset.digest() != topology.digest() or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
-            return None
-        names = [str(n) for n in ex["arkit_names"]]
-        if not set(LAYER_NAMES) <= set(names):
-            return None
-        return cls(np.stack([ex["arkit_blendshapes"][names.index(n)] for n in LAYER_NAMES]), gain, smoothing)
+        fields = _template_fields(topology.name, topology.digest())
+        return None if fields is None else cls(fields, gain, smoothing)
 
     def __call__(self, G: torch.Tensor, weights: np.ndarray | None, names: tuple[str, ...],
                  t: float | None = None) -> torch.Tensor:

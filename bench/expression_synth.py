@@ -118,7 +118,8 @@ def blink_scores_gt(tracked, gt_expr: np.ndarray, gt_names: list[str], fps: floa
     if "from_expressions" not in out:
         out["from_expressions"] = {"f1": "n/a", "reason": "the tracker gives no blink weights"}
     if {"blink_L", "blink_R"} <= set(gt_names):  # each eye alone (studio _L = image-left = the subject's right)
-        s = face_signals(lm)
+        own = tracked.model_landmarks if tracked.model_landmarks is not None else tracked.landmarks
+        s = face_signals(np.where(tracked.found[:, None, None], own, np.nan))  # the avatar's own eyes
         bl, br = gt_expr[:, gt_names.index("blink_L")], gt_expr[:, gt_names.index("blink_R")]
         per = {sig: event_f1(find_blinks(s[sig], fps), weight_events(b), BLINK_TOL)["f1"]
                for sig, b in (("eye_open_r", bl), ("eye_open_l", br))}

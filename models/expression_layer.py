@@ -2,12 +2,13 @@
 
 The default avatar's DAM was trained on the studio's 17 lab expressions (``studio.expressions``):
 it decodes a one-eye blink code as both eyes half closed and has no code for wide eyes. The
-template head carries 35 ARKit-named displacement fields (``studio.arkit_basis``, stored in
+template head carries 34 ARKit-named displacement fields (``studio.arkit_basis``, stored in
 ``models/assets/head_v1.npz``); this layer adds the part of the detector's named weights w
 (``models.landmark_expressions``) that the code z cannot show:
 
     G' = G + g * sum_n r_n B_n                                     G, G' (V, 3); B_n (V, 3)
     r_eyeBlinkLeft  = (w_eyeBlinkLeft - w_eyeBlinkRight) / 2        a wink: the z guide sets the mean
+                                                                     (0 when the guide has no blink)
     r_eyeBlinkRight = -r_eyeBlinkLeft
     r_eyeWide*      = w_eyeWide*                                     not in the lab basis at all
 
@@ -77,6 +78,7 @@ class ExpressionLayer:
         if fields.ndim != 3 or fields.shape[0] != len(LAYER_NAMES) or fields.shape[2] != 3:
             raise ValueError(f"expression layer fields must be ({len(LAYER_NAMES)}, V, 3), got {fields.shape}")
         self.B = torch.from_numpy(np.array(fields))  # (4, V, 3), a copy: the cached fields stay read-only
+        self._B_on = self.B  # B on the device (and dtype) of the last G
         self.gain = float(np.clip(gain, 0.0, 1.0))
         self.last = np.zeros(len(LAYER_NAMES), np.float32)  # the r of the last call
         self.max_gap = float(max_gap)
@@ -92,20 +94,24 @@ class ExpressionLayer:
             self.filter.reset()
 
     @classmethod
-    def for_topology(cls, topology: Topology, gain: float = 1.0,
-                     smoothing: OneEuroConfig | None = None) -> ExpressionLayer | None:
+    def for_topology(cls, topology: Topology, gain: float = 1.0, smoothing: OneEuroConfig | None = None,
+                     max_gap: float = 0.5) -> ExpressionLayer | None:
         """The layer of the template head the bundle was built on, or None when that template's asset
         has no ARKit fields (a test mesh, an older asset, another topology)."""
         fields = _template_fields(topology.name, topology.digest())
-        return None if fields is None else cls(fields, gain, smoothing)
+        return None if fields is None else cls(fields, gain, smoothing, max_gap)
 
     def __call__(self, G: torch.Tensor, weights: np.ndarray | None, names: tuple[str, ...],
-                 t: float | None = None) -> torch.Tensor:
-        """``t``: the frame's time stamp in seconds (for the filter; None: unfiltered)."""
+                 t: float | None = None, wink: bool = True) -> torch.Tensor:
+        """``t``: the frame's time stamp in seconds (for the filter; None: unfiltered). ``wink``: add the
+        two eyes' difference; only when the z guide sets their mean (its ``blink`` channel), else the
+        open eye would be lifted by half the other's blink."""
         if weights is None or self.gain <= 0:
             self.last = np.zeros(len(LAYER_NAMES), np.float32)
             return G
         r = residual_weights(weights, names) * self.gain
+        if not wink:
+            r[:2] = 0.0
         f = self.filter
         if f is not None and t is not None:
             if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
@@ -115,6 +121,8 @@ class ExpressionLayer:
         use = np.flatnonzero(np.abs(r) > 1e-4)
         if len(use) == 0:
             return G
-        B = self.B[use].to(G.device, G.dtype)  # (U, V, 3)
+        if self._B_on.device != G.device or self._B_on.dtype != G.dtype:  # once per device, not per frame
+            self._B_on = self.B.to(G.device, G.dtype)
+        B = self._B_on[torch.from_numpy(use).to(G.device)]  # (U, V, 3)
         delta = torch.tensordot(torch.from_numpy(r[use]).to(G.device, G.dtype), B, 1)  # (V, 3)
         return G + delta[None]

@@ -22,16 +22,17 @@ browDownLeft/Right brow_lift    P50                min(P2, 0.92 n)
 eyeWideLeft/Right  eye_open_l/r P80                max(P99, 1.25 n)
 browOuterUpL/R     brow_outer_* P50                max(P98, 1.12 n)
 mouthFrownL/R      corner_*     P50                max(P98, n + 0.06)
-mouthRollLower/Up  lip_lower/up P50                min(P2, 0.6 n)
 noseSneerL/R       nose_wing_*  P50                min(P2, 0.92 n)
 =================  ===========  =================  ==================================================
 
 The signals beyond :mod:`models.face_signals` (each over the outer-eye-corner distance, vertical
 distances taken perpendicular to the eye-corner line so a rolled head reads the same):
 ``brow_outer_*`` the height of the three outer brow points above that eye's corners; ``corner_*``
-how far the mouth corner (54 left, 48 right) sits below the upper lip's centre 51 (a frown lowers
-it, a smile raises it); ``lip_upper`` |51 - 62| and ``lip_lower`` |57 - 66| (the lips thin as they
-roll in); ``nose_wing_*`` the nostril wing (35 / 31) below that eye's corners (a sneer lifts it).
+how far the mouth corner (54 left, 48 right) sits below the middle of the inner lips (62 + 66) / 2
+(a frown lowers it, a smile raises it; the middle drops with the jaw about as the corners do, so
+talking does not read as a frown); ``nose_wing_*`` the nostril wing (35 / 31) below that eye's
+corners (a sneer lifts it). mouthRoll* are not read: the lips' thickness drops as much for a lip
+press or a funnel as for a roll.
 
 ``brow_lift`` is ours, not :mod:`models.face_signals`' ``brow_height``: the brow centroid's distance to
 the midpoint of the four eye corners (36, 39, 42, 45) over the outer-eye-corner distance. The corners
@@ -58,7 +59,7 @@ import numpy as np
 from .face_signals import face_signals, interocular, second_difference_sigma
 
 SIGNALS = ("mouth_open", "mouth_width", "eye_open_l", "eye_open_r", "brow_lift", "brow_outer_l", "brow_outer_r",
-           "corner_l", "corner_r", "lip_upper", "lip_lower", "nose_wing_l", "nose_wing_r")
+           "corner_l", "corner_r", "nose_wing_l", "nose_wing_r")
 NOISE_K = 2.0  # a weight starts above k sigma of its signal's frame-to-frame noise (as face_signals' min_snr)
 
 # The 52 ARKit blendshapes in Live Link Face's CSV column order (PascalCase, as in the CSV header
@@ -96,8 +97,6 @@ RULES: tuple[tuple[str, str, int, float, float, str, float], ...] = (
     ("browOuterUpRight", "brow_outer_r", +1, 50.0, 98.0, "mul", 1.12),
     ("mouthFrownLeft", "corner_l", +1, 50.0, 98.0, "add", 0.06),
     ("mouthFrownRight", "corner_r", +1, 50.0, 98.0, "add", 0.06),
-    ("mouthRollLower", "lip_lower", -1, 50.0, 2.0, "mul", 0.6),
-    ("mouthRollUpper", "lip_upper", -1, 50.0, 2.0, "mul", 0.6),
     ("noseSneerLeft", "nose_wing_l", -1, 50.0, 2.0, "mul", 0.92),
     ("noseSneerRight", "nose_wing_r", -1, 50.0, 2.0, "mul", 0.92),
 )
@@ -121,10 +120,9 @@ def signals(L: np.ndarray) -> dict[str, np.ndarray]:
     eye_l, eye_r = L[..., [42, 45], :].mean(-2), L[..., [36, 39], :].mean(-2)
     out["brow_outer_l"] = -below(L[..., 24:27, :].mean(-2), eye_l)
     out["brow_outer_r"] = -below(L[..., 17:20, :].mean(-2), eye_r)
-    out["corner_l"] = below(L[..., 54, :], L[..., 51, :])  # the subject's left mouth corner (image-right)
-    out["corner_r"] = below(L[..., 48, :], L[..., 51, :])
-    out["lip_upper"] = np.linalg.norm(L[..., 51, :] - L[..., 62, :], axis=-1) / s
-    out["lip_lower"] = np.linalg.norm(L[..., 57, :] - L[..., 66, :], axis=-1) / s
+    lips = 0.5 * (L[..., 62, :] + L[..., 66, :])  # drops with the jaw about as the corners do
+    out["corner_l"] = below(L[..., 54, :], lips)  # the subject's left mouth corner (image-right)
+    out["corner_r"] = below(L[..., 48, :], lips)
     out["nose_wing_l"] = below(L[..., 35, :], eye_l)
     out["nose_wing_r"] = below(L[..., 31, :], eye_r)
     return {k: out[k] for k in SIGNALS}

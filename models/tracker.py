@@ -185,7 +185,8 @@ class Tracker:
         """Winks and wide eyes on the decoded geometry (:mod:`models.expression_layer`),
         or not, from the next frame; a bundle on a topology without ARKit fields has no layer."""
         self.expression_layer_on = bool(on)  # the wish: kept by an avatar swap even where this bundle has no layer
-        self.layer = ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter()) if on else None
+        self.layer = (ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter(),
+                                                   max_gap=self.output_filter.cfg.max_gap) if on else None)
 
     def _layer_filter(self):
         """The expression layer's 1-euro filter: z's, at the output filter's strength (None when off)."""
@@ -297,9 +298,10 @@ class Tracker:
             texture = self._texture
         if gaze is not None and texture is not None:
             texture = self._look(texture, gaze)
-        layer = self.layer
-        if layer is not None and rule is not None:  # winks, wide eyes on G
-            G = layer(G, rule, self.expressions.names, ts)
+        layer, guide = self.layer, self.guide
+        if layer is not None and rule is not None:  # winks (when z's blink is guided), wide eyes on G
+            wink = guide is not None and guide.active and "blink" in guide.channels
+            G = layer(G, rule, self.expressions.names, ts, wink=wink)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         own = lm_model.astype(np.float32)

@@ -1,4 +1,4 @@
-"""The studio's ARKit-named expression basis: 35 of ARKit's 52 blendshapes on the template head.
+"""The studio's ARKit-named expression basis: 34 of ARKit's 52 blendshapes on the template head.
 
 :mod:`studio.expressions` holds the 17 lab expressions the default avatar's DAM was trained on
 (``blink_L`` ... ``mouth_right``). This module names them as ARKit does, splits the symmetric ones
@@ -49,7 +49,7 @@ NEW_FIELDS: tuple[str, ...] = (
     "mouthStretchLeft", "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "cheekSquintLeft",
     "cheekSquintRight",
 )
-ARKIT_BASIS_NAMES: tuple[str, ...] = (*FROM_LAB, *NEW_FIELDS)  # 35 names
+ARKIT_BASIS_NAMES: tuple[str, ...] = (*FROM_LAB, *NEW_FIELDS)  # 34 names
 # the names the lab basis (and so the default avatar's DAM) cannot show at all
 NOT_IN_LAB: tuple[str, ...] = NEW_FIELDS
 EYE_WIDE = 0.35  # the upper lid rises by this fraction of the lid travel of a blink

@@ -12,7 +12,7 @@ head. ``_L`` / ``_R`` in expression names mean image-left / image-right.
 
 Extras stored in the asset (plain arrays, no pickle):
 ``blendshapes`` (E, V, 3), ``blendshape_names`` (E,) (the 17 lab expressions), ``arkit_blendshapes``
-(A, V, 3) and ``arkit_names`` (A,) (35 ARKit-named fields, :mod:`studio.arkit_basis`), ``identity_basis`` (K, V, 3),
+(A, V, 3) and ``arkit_names`` (A,) (34 ARKit-named fields, :mod:`studio.arkit_basis`), ``identity_basis`` (K, V, 3),
 ``identity_names`` (K,), ``region`` (V,) int (0 skin, 1 lip, 2 eye surface, 3 mouth cavity,
 4 inner-lip edge), ``lip_side`` (V,) (-1 upper / +1 lower inner-lip edge), ``mouth_s`` (V,)
 (cavity coordinate, -1 upper lip edge .. +1 lower lip edge), ``salient_xy`` (M, 2) (the

@@ -61,10 +61,27 @@ def _like(bundle, like: Tracker) -> Tracker:
                    expression_layer=like.expression_layer_on)
 
 
+def carry_choices(old: Tracker, new: Tracker) -> None:
+    """The user's current choices (smoothing, guide, gaze, landmark corrective, expression layer) onto
+    ``new``: they may have changed since ``new`` was prepared (or, for the default avatar, since it was
+    last in use). Call in the tracking thread."""
+    if new.smoother.strength != old.smoother.strength:
+        new.set_smoothing(old.smoother.strength)
+    if (new.guide_spec, new.guide_gain) != (old.guide_spec, old.guide_gain):
+        new.set_guide(old.guide_spec, old.guide_gain)
+    if (new.gaze is None) != (old.gaze is None):
+        new.set_gaze(old.gaze is not None)
+    if (new.identity is None) != (old.identity is None):
+        new.set_landmark_identity(old.identity is not None)
+    if new.expression_layer_on != old.expression_layer_on:
+        new.set_expression_layer(old.expression_layer_on)
+
+
 def install(pipeline: Pipeline, tracker: Tracker) -> None:
     """Swap ``tracker`` in (call in the tracking thread, between frames)."""
     old = pipeline.tracker
     tracker.detector = old.detector  # the detector the source switches gave the live tracker
+    carry_choices(old, tracker)
     if tracker.device != old.device:  # the device was switched while the new tracker was built
         from .setup import move_tracker
 

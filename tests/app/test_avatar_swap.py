@@ -24,3 +24,23 @@ def test_prepare_refuses_a_broken_bundle(tmp_path, tiny_bundle):
     like = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector())
     with pytest.raises(SwapError):
         prepare(tmp_path / "nothing here", like)
+
+
+def test_install_carries_the_choices_made_while_the_new_avatar_was_loading(tiny_bundle):
+    """The user toggles things after prepare() copied them (or, for the default avatar, while another
+    avatar was in use): install() brings the live tracker's choices over."""
+    from app.pipeline.avatar_swap import install
+    from app.pipeline.frame import Pipeline
+
+    live = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector(), smoothing=0.5)
+    new = prepare(tiny_bundle, live).tracker
+    live.set_smoothing(0.2)
+    live.set_gaze(False)
+    live.set_landmark_identity(False)
+    live.set_expression_layer(False)
+    live.set_guide("brows")
+    pipe = Pipeline(live)
+    install(pipe, new)
+    assert pipe.tracker is new and new.smoother.strength == pytest.approx(0.2)
+    assert new.gaze is None and new.identity is None and new.expression_layer_on is False
+    assert new.guide_spec == "brow_up,brow_down"

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from models import bundle as B
+from models.config import profile
 from models.expression_layer import LAYER_NAMES, ExpressionLayer, residual_weights
 from models.face_signals import face_signals
 from models.landmark_tracking import TrackingLandmarks
@@ -47,6 +48,30 @@ def test_a_wink_closes_one_eye_of_the_template_and_gain_zero_changes_nothing():
     assert torch.equal(layer(G, None, ()), G)
 
 
+def test_the_filter_smooths_r_restarts_after_a_gap_and_follows_the_tracker_smoothing():
+    from models.filters import OneEuroConfig
+
+    head = load_topology("head_v1")
+    layer = ExpressionLayer.for_topology(head, smoothing=OneEuroConfig(min_cutoff=1.0, beta=0.0), max_gap=0.5)
+    G = torch.from_numpy(head.vertices.astype(np.float32))[None]
+    names = ("eyeWideLeft",)
+    for i in range(10):
+        layer(G, np.array([0.0]), names, i / 30)
+    layer(G, np.array([1.0]), names, 10 / 30)  # a step: the filter lets only part of it through
+    assert 0.0 < layer.last[2] < 0.5
+    layer(G, np.array([1.0]), names, 10 / 30 + 2.0)  # after a 2 s gap the filter starts again
+    assert layer.last[2] == pytest.approx(1.0)
+    layer(G, np.array([0.2]), names, 0.0)  # time going back (a looped video): again
+    assert layer.last[2] == pytest.approx(0.2)
+    tiny = B.build(profile("tiny").replace(topology="head_v1"), load_pretrained=False)
+    tr = Tracker(tiny, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: None)))
+    assert tr.layer is not None and tr.layer.filter is not None  # the output filter's settings (strength 0.5)
+    tr.set_smoothing(0.0)
+    assert tr.layer.filter is None
+    tr.set_smoothing(0.8)
+    assert tr.layer.filter is not None and tr.layer.filter.cfg == tr.output_filter.cfg.scaled(tr.output_filter.cfg.z)
+
+
 def _eye_open(L):
     s = face_signals(np.asarray(L, np.float64))
     return np.array([s["eye_open_l"], s["eye_open_r"]])
@@ -63,15 +88,19 @@ def test_the_tracker_winks_with_the_layer_and_cannot_without(default_bundle_laye
     frames = [pts] * 60 + [wink] * 4
     frame = np.full((160, 160, 3), 128, np.uint8)
     out = {}
-    for on in (True, False):
+    for on, guide in ((True, "eyes"), (False, "eyes"), (True, "none")):
         tr = Tracker(default_bundle_layer, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: frames[i])),
-                     smoothing=0.0, guide="eyes", expression_layer=on, gaze=False)
+                     smoothing=0.0, guide=guide, expression_layer=on, gaze=False)
         r = [tr.track(frame, timestamp=i / 30) for i in range(len(frames))]
-        out[on] = _eye_open(r[-1].model_landmarks)
+        out[on, guide] = _eye_open(r[-1].model_landmarks)
         assert (tr.layer is not None) == on
-    left, right = out[True]
+    left, right = out[True, "eyes"]
     assert left < 0.5 * right, out
-    assert abs(out[False][0] - out[False][1]) < 0.25 * out[False].max(), out
+    off = out[False, "eyes"]
+    assert abs(off[0] - off[1]) < 0.25 * off.max(), out
+    # without the blink guide z does not set the two eyes' mean: the layer adds no wink
+    unguided = out[True, "none"]
+    assert abs(unguided[0] - unguided[1]) < 0.25 * unguided.max(), out
 
 
 @pytest.fixture(scope="module")

@@ -68,4 +68,3 @@ def test_the_winks_performance_blinks_one_eye_about_half_the_time():
     events = lambda m: int(np.sum(np.diff(m.astype(int)) == 1))  # noqa: E731
     assert events(both) >= 3 and events(one) >= 3, (events(both), events(one))
     assert np.array_equal(performance(3, 900, kind="winks").expr, p.expr)  # deterministic
-    assert np.array_equal(performance(3, 300, kind="crowd").expr, performance(3, 300, kind="crowd").expr)

@@ -21,7 +21,7 @@ manifest under ``guide_codes``; an enrolled avatar shares the default avatar's c
 
 A channel is symmetric (one weight for both sides): the default avatar's DAM decodes a one-eye
 blink code as both eyes half closed (its lab capture has no winks), so the weights of the two eyes
-are averaged into one blink. Winks need a DAM retrained on winks.
+are averaged into one blink; the two eyes' difference (a wink) goes to :mod:`models.expression_layer`.
 """
 
 from __future__ import annotations

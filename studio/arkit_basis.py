@@ -27,10 +27,11 @@ from studio.expressions import (
     _rotate_x,
     expression_basis,
     follow_lips,
+    lid_rotation,
     lower_face_weight,
 )
 from studio.face_plan import gauss2, smoothstep
-from studio.mesh import EYE, HeadMesh
+from studio.mesh import HeadMesh
 
 # ARKit name -> the lab field it is (None: a new field of this module), and the side it keeps
 # ("L" subject's left = x > 0, "R" subject's right = x < 0, "" the whole field)
@@ -65,17 +66,7 @@ def side_weight(x: np.ndarray, side: str, margin: float = 0.06) -> np.ndarray:
 def _eye_wide(P: np.ndarray, region: np.ndarray, side: int) -> np.ndarray:
     """Upper lid and the skin above it rotate up about the eyeball centre (the opposite of a blink's
     upper half); the eye surface stretches with it, the lower lid stays. side -1 image-left."""
-    x, y = P[:, 0], P[:, 1]
-    ec = fp.eye_coords(x, y, side)
-    cx, cy = fp.eye_center(side)
-    inner = (region == EYE) & (np.abs(x - cx) < fp.EYE_A)
-    apex = P[inner][np.argmin(np.hypot(x[inner] - cx, y[inner] - cy)), 2] if inner.any() else -0.83
-    center = np.array([cx, cy, apex + fp.EYEBALL_R])
-    R = fp.EYEBALL_R
-    travel = np.arcsin(np.clip((ec["yl"] - cy) / R, -1, 1)) - np.arcsin(np.clip((ec["yu"] - cy) / R, -1, 1))
-    above = 1.0 - smoothstep(0.0, 0.18, ec["yu"] - y)  # the lid skin up to below the brow
-    k = np.where(y < ec["yu"], above, np.clip(1.0 - ec["frac"], 0.0, 1.0))
-    k = np.where(y > ec["yl"], 0.0, k) * (np.hypot(x - cx, y - cy) < 0.4) * _front(P, -0.6)
+    center, travel, k = lid_rotation(P, region, side, 0.18)  # the lid skin up to below the brow
     return _rotate_x(P, center, -EYE_WIDE * travel * k) - P
 
 

@@ -58,7 +58,10 @@ def _rotate_x(P: np.ndarray, center: np.ndarray, angle: np.ndarray) -> np.ndarra
     return np.stack([q[:, 0], y, z], -1) + center
 
 
-def _blink(P: np.ndarray, region: np.ndarray, side: int) -> np.ndarray:
+def lid_rotation(P: np.ndarray, region: np.ndarray, side: int, skin: float) -> tuple:
+    """How the upper lid turns about the eyeball centre. -> centre (3,), travel (V,) (the angle from
+    the upper to the lower lid margin at each x, radians), k (V,) (1 on the upper margin and the lid
+    skin above it, fading over ``skin`` model units; 1 - frac on the eye surface; 0 below the lower lid)."""
     x, y = P[:, 0], P[:, 1]
     ec = fp.eye_coords(x, y, side)
     cx, cy = fp.eye_center(side)
@@ -66,12 +69,16 @@ def _blink(P: np.ndarray, region: np.ndarray, side: int) -> np.ndarray:
     apex = P[inner][np.argmin(np.hypot(x[inner] - cx, y[inner] - cy)), 2] if inner.any() else -0.83
     center = np.array([cx, cy, apex + fp.EYEBALL_R])
     R = fp.EYEBALL_R
-    alpha = 0.99 * (np.arcsin(np.clip((ec["yl"] - cy) / R, -1, 1)) - np.arcsin(np.clip((ec["yu"] - cy) / R, -1, 1)))
-    above = 1.0 - smoothstep(0.0, 0.15, ec["yu"] - y)
+    travel = np.arcsin(np.clip((ec["yl"] - cy) / R, -1, 1)) - np.arcsin(np.clip((ec["yu"] - cy) / R, -1, 1))
+    above = 1.0 - smoothstep(0.0, skin, ec["yu"] - y)
     k = np.where(y < ec["yu"], above, np.clip(1.0 - ec["frac"], 0.0, 1.0))
     k = np.where(y > ec["yl"], 0.0, k)
-    k = k * (np.hypot(x - cx, y - cy) < 0.4) * _front(P, -0.6)
-    return _rotate_x(P, center, alpha * k) - P
+    return center, travel, k * (np.hypot(x - cx, y - cy) < 0.4) * _front(P, -0.6)
+
+
+def _blink(P: np.ndarray, region: np.ndarray, side: int) -> np.ndarray:
+    center, travel, k = lid_rotation(P, region, side, 0.15)
+    return _rotate_x(P, center, 0.99 * travel * k) - P
 
 
 def expression_basis(mesh: HeadMesh) -> np.ndarray:

@@ -125,24 +125,26 @@ def _blinks(rng, t: np.ndarray, E: dict) -> None:
         E["blink_R"] += right * env
 
 
-def _dense_blinks(rng, t: np.ndarray, E: dict) -> None:
-    """Blinks as users make them on camera: frequent, some partial, some one-eyed (winks)."""
-    for t0 in _events(rng, t[-1] + 1e-9, (1.2, 3.5), (0.2, 1.5)):
-        close, hold, opn = rng.uniform(0.05, 0.08), rng.uniform(0.0, 0.12), rng.uniform(0.07, 0.14)
-        env = _envelope(t, t0, hold, close, opn) * (1.0 if rng.random() < 0.6 else rng.uniform(0.35, 0.9))
-        left, right = (1.0, 1.0) if rng.random() >= 0.15 else ((1.0, 0.0) if rng.random() < 0.5 else (0.0, 1.0))
+def _blink_events(rng, t: np.ndarray, E: dict, start: tuple, hold: tuple, full_p: float, partial: tuple,
+                  wink_p: float) -> None:
+    """Blinks every 1.2-3.5 s: held ``hold`` s, at full strength with probability ``full_p`` (else a
+    partial one in ``partial``), one-eyed (either side) with probability ``wink_p``."""
+    for t0 in _events(rng, t[-1] + 1e-9, (1.2, 3.5), start):
+        close, held, opn = rng.uniform(0.05, 0.08), rng.uniform(*hold), rng.uniform(0.07, 0.14)
+        env = _envelope(t, t0, held, close, opn) * (1.0 if rng.random() < full_p else rng.uniform(*partial))
+        left, right = (1.0, 1.0) if rng.random() >= wink_p else ((1.0, 0.0) if rng.random() < 0.5 else (0.0, 1.0))
         E["blink_L"] += left * env
         E["blink_R"] += right * env
+
+
+def _dense_blinks(rng, t: np.ndarray, E: dict) -> None:
+    """Blinks as users make them on camera: frequent, some partial, some one-eyed (winks)."""
+    _blink_events(rng, t, E, start=(0.2, 1.5), hold=(0.0, 0.12), full_p=0.6, partial=(0.35, 0.9), wink_p=0.15)
 
 
 def _winks(rng, t: np.ndarray, E: dict) -> None:
-    """Blinks every 1.2-3.5 s, half of them with one eye only (either side), some partial."""
-    for t0 in _events(rng, t[-1] + 1e-9, (1.2, 3.5), (0.3, 1.0)):
-        close, hold, opn = rng.uniform(0.05, 0.08), rng.uniform(0.05, 0.25), rng.uniform(0.07, 0.14)
-        env = _envelope(t, t0, hold, close, opn) * (1.0 if rng.random() < 0.7 else rng.uniform(0.5, 0.9))
-        left, right = (1.0, 1.0) if rng.random() >= 0.5 else ((1.0, 0.0) if rng.random() < 0.5 else (0.0, 1.0))
-        E["blink_L"] += left * env
-        E["blink_R"] += right * env
+    """Half of the blinks one-eyed, held longer (50-250 ms), some partial."""
+    _blink_events(rng, t, E, start=(0.3, 1.0), hold=(0.05, 0.25), full_p=0.7, partial=(0.5, 0.9), wink_p=0.5)
 
 
 def _gaze(rng, t: np.ndarray) -> np.ndarray:

@@ -123,7 +123,8 @@ def blink_scores_gt(tracked, gt_expr: np.ndarray, gt_names: list[str], fps: floa
         bl, br = gt_expr[:, gt_names.index("blink_L")], gt_expr[:, gt_names.index("blink_R")]
         per = {sig: event_f1(find_blinks(s[sig], fps), weight_events(b), BLINK_TOL)["f1"]
                for sig, b in (("eye_open_r", bl), ("eye_open_l", br))}
-        asym, ok = s["eye_open_l"] - s["eye_open_r"], np.isfinite(s["eye_open_l"] - s["eye_open_r"])
+        asym = s["eye_open_l"] - s["eye_open_r"]
+        ok = np.isfinite(asym)
         winks = np.abs(bl - br) > GT_BLINK_LEVEL
         per["wink_frames"] = int(winks.sum())
         # one eye closing more than the other: r of the avatar's eye-opening difference with the truth's

@@ -33,7 +33,7 @@ from studio.expressions import (
 from studio.face_plan import gauss2, smoothstep
 from studio.mesh import HeadMesh
 
-# ARKit name -> the lab field it is (None: a new field of this module), and the side it keeps
+# ARKit name -> the lab field it comes from, and the side it keeps
 # ("L" subject's left = x > 0, "R" subject's right = x < 0, "" the whole field)
 FROM_LAB: dict[str, tuple[str, str]] = {
     "eyeBlinkLeft": ("blink_R", ""), "eyeBlinkRight": ("blink_L", ""),
@@ -50,9 +50,7 @@ NEW_FIELDS: tuple[str, ...] = (
     "mouthStretchLeft", "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "cheekSquintLeft",
     "cheekSquintRight",
 )
-ARKIT_BASIS_NAMES: tuple[str, ...] = (*FROM_LAB, *NEW_FIELDS)  # 34 names
-# the names the lab basis (and so the default avatar's DAM) cannot show at all
-NOT_IN_LAB: tuple[str, ...] = NEW_FIELDS
+ARKIT_BASIS_NAMES: tuple[str, ...] = (*FROM_LAB, *NEW_FIELDS)  # 34 names; NEW_FIELDS: not in the lab basis
 EYE_WIDE = 0.35  # the upper lid rises by this fraction of the lid travel of a blink
 JAW_SIDE = 0.07  # model units the chin slides at jawLeft = 1 (about 1 cm on a 15 cm face)
 

@@ -34,8 +34,12 @@ def compute(bundle: B.AvatarBundle, person) -> dict:
         raise B.BundleError("the bundle has no DAM encoder E_X: its expression directions cannot be computed")
     e = basis_expressions(EXPRESSION_NAMES)
     z = avatar_codes(bundle.dam.eval(), person, e, np.zeros((len(e), 3)), bundle.cfg.tex_size)
-    who = person if isinstance(person, (int, np.integer)) else f"enrolled:{getattr(person, 'name', 'person')}"
-    return codes_to_manifest(z.numpy(), f"studio.retarget.avatar_codes(person={who})")
+    return codes_to_manifest(z.numpy(), f"studio.retarget.avatar_codes(person={_who(person)})")
+
+
+def _who(person) -> str:
+    """A studio seed as itself, an enrolled person as ``enrolled:NAME``."""
+    return str(person) if isinstance(person, (int, np.integer)) else f"enrolled:{getattr(person, 'name', 'person')}"
 
 
 def write(path: str | Path, codes: dict) -> None:
@@ -72,7 +76,8 @@ def _run(a: argparse.Namespace) -> int:
             return 2
         person = EnrolledPerson.load(Path(a.bundle) / "person.npz")
     elif isinstance(person, str) and person.startswith("enrolled:"):
-        # without its person.npz: the warm start's directions (the code space is shared, studio/enroll/lab.py)
+        # the default for an enrolled avatar: its warm start's directions (the code space is shared,
+        # studio/enroll/lab.py)
         start = B.read_manifest(bundle.manifest["provenance"].get("warm_start") or B.DEFAULT_BUNDLE)
         if "guide_codes" not in start:
             print(f"{a.bundle}: its warm-start avatar has no guide_codes; run guide-codes on that first",
@@ -84,11 +89,12 @@ def _run(a: argparse.Namespace) -> int:
     if person is None:
         print(f"{a.bundle}: the manifest names no studio person; pass --person", file=sys.stderr)
         return 2
-    codes = compute(bundle, person if not isinstance(person, (int, str)) else int(person))
+    if isinstance(person, str):  # a seed written as text
+        person = int(person)
+    codes = compute(bundle, person)
     write(a.bundle, codes)
     norms = {c: round(float(np.linalg.norm(d)), 2) for c, d in codes["directions"].items()}
-    who = person if isinstance(person, (int, str)) else f"enrolled:{person.name}"
-    print(f"wrote guide_codes into {a.bundle} (person {who}, |d| {norms}, {time.time() - t0:.1f} s)",
+    print(f"wrote guide_codes into {a.bundle} (person {_who(person)}, |d| {norms}, {time.time() - t0:.1f} s)",
           file=sys.stderr)
     return 0
 

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",
                    help="decode the avatar's view-dependent texture every N-th frame and reuse it in between "
                         f"(geometry and pose every frame; default {TEXTURE_EVERY})")
+    p.add_argument("--sync-texture", action="store_true",
+                   help="decode the texture in the tracking thread instead of a worker thread beside it "
+                        "(models.texture_worker; the worker gave 1.2-1.3x the tracker's capacity, docs/speed.md)")
     p.add_argument("--calib-in-thread", action="store_true",
                    help="adapt in a thread of the app instead of a child process (for comparison: the thread "
                         "shares the GIL with the GUI and the tracker)")

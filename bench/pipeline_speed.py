@@ -11,7 +11,9 @@ as it can (no camera, no waiting), so the frame rate is the tracker's capacity. 
   (:class:`models.two_stage.TwoStage`: stage 1 of frame t+1 runs on a worker thread during stage 2
   of frame t);
 - ``--render`` adds the window's per-frame drawing (camera overlay and avatar view through
-  ``app.pipeline.drawing.FrameDrawer``, in the caller's thread, as ``--render-in-thread`` does).
+  ``app.pipeline.drawing.FrameDrawer``, in the caller's thread, as ``--render-in-thread`` does);
+- ``--texture-async`` adds every variant again with the texture decoded on a worker thread
+  (``Tracker(texture_async=True)``, :mod:`models.texture_worker`; labels get ``+ async texture``).
 
 The texture is decoded every ``TEXTURE_EVERY`` frames, as in the app. Rounds rotate the variant
 order, and every variant runs every clip in every round; the ratios against ``onnx sequential`` are
@@ -101,6 +103,8 @@ def parse(argv):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--backends", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch", "script"])
     p.add_argument("--render", action="store_true", help="also the window's drawing per frame")
+    p.add_argument("--texture-async", action="store_true", help="also each variant with the texture on a worker thread")
+    p.add_argument("--modes", nargs="+", default=["sequential", "two-stage"], choices=["sequential", "two-stage"])
     p.add_argument("--out", default=None)
     return p.parse_args(argv)
 
@@ -116,18 +120,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"no .mp4 videos in {a.videos}")
     clips = {v.stem: (read_frames(v, 0, a.frames), video_fps(v)) for v in vids}
     bundle = B.load(B.DEFAULT_BUNDLE)
+    texs = [False, True] if a.texture_async else [False]
     trackers = {}
     for be in a.backends:
-        trackers[be] = Tracker(bundle, "cpu", texture_every=TEXTURE_EVERY, infer_backend=be)
-        trackers[be].warm_up()
+        for tex in texs:
+            trackers[be, tex] = Tracker(bundle, "cpu", texture_every=TEXTURE_EVERY, infer_backend=be, texture_async=tex)
+            trackers[be, tex].warm_up()
     drawer = None
     if a.render:
         from app.pipeline.drawing import FrameDrawer
 
         drawer = FrameDrawer(bundle.topology)
     renders = [False, True] if a.render else [False]
-    variants = [(be, mode, rd) for be in a.backends for mode in ("sequential", "two-stage") for rd in renders]
-    label = {v: f"{v[0]} {v[1]}{' + render' if v[2] else ''}" for v in variants}
+    variants = [(be, mode, rd, tex) for be in a.backends for mode in a.modes for rd in renders for tex in texs]
+    label = {v: f"{v[0]} {v[1]}{' + render' if v[2] else ''}{' + async texture' if v[3] else ''}" for v in variants}
     out = run_dir(a.out, "pipeline_speed")
     per_round: list[dict] = []
     stage_times: dict[str, dict[str, list[float]]] = {label[v]: {k: [] for k in STAGES} for v in variants}
@@ -139,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         for frames, fps in clips.values():
             ref = {}
             for v in order:
-                be, mode, rd = v
-                res = run_variant(trackers[be], frames, fps, mode, drawer if rd else None)
+                be, mode, rd, tex = v
+                res = run_variant(trackers[be, tex], frames, fps, mode, drawer if rd else None)
                 fps_round[label[v]].append(res["fps"])
                 for k in STAGES:
                     stage_times[label[v]][k] += res["timings"][k]
@@ -156,14 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         per_round.append({k: float(np.mean(v)) for k, v in fps_round.items()})
         print(f"[pipeline_speed] round {rnd + 1}/{a.rounds}: "
               + ", ".join(f"{k} {v:.1f}" for k, v in per_round[-1].items()), flush=True)
-    base = label[(a.backends[0], "sequential", False)]
+    base = label[(a.backends[0], a.modes[0], False, False)]
     summary = {}
     for v in variants:
         k = label[v]
-        base_k = label[(v[0], "sequential", v[2])]  # the same backend and drawing, before the split
+        base_k = label[(v[0], a.modes[0], v[2], False)]  # the same backend and drawing, before the split
         summary[k] = {"fps_median": float(np.median([r[k] for r in per_round])),
                       "ratio_vs_" + base: float(np.median([r[k] / r[base] for r in per_round])),
-                      "ratio_vs_sequential_same_backend_and_render":
+                      f"ratio_vs_{a.modes[0]}_same_backend_and_render":
                           float(np.median([r[k] / r[base_k] for r in per_round])),
                       "stages_ms": {s: _pct(t) for s, t in stage_times[k].items() if t}}
     r = {"machine": machine(), "git_commit": git_commit(), "command": "python -m bench.pipeline_speed "

@@ -16,13 +16,14 @@ import copy
 import logging
 import threading
 import time
+import weakref
 
 import numpy as np
 import torch
 
 from . import crop as C
 from .bundle import AvatarBundle
-from .camera import crop_to_frame, frame_to_crop, project
+from .camera import crop_to_frame, frame_to_crop, project, view_direction
 from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
 from .expression_layer import ExpressionLayer
 from .fast_infer import FastInfer
@@ -31,6 +32,7 @@ from .frame_result import FrameResult, Prepared  # noqa: F401  (FrameResult: imp
 from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
 from .landmark_identity import LandmarkIdentity
+from .texture_worker import TextureWorker
 from .topology import canonical_landmarks_2d
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class Tracker:
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
                  guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True,
-                 expression_layer: bool = True) -> None:
+                 expression_layer: bool = True, texture_async: bool = False) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -83,7 +85,10 @@ class Tracker:
         corrective (:mod:`models.landmark_identity`); ``FrameResult.model_landmarks`` keeps the
         avatar's own projection.
         ``expression_layer``: add winks and wide eyes the DAM cannot decode to the
-        decoded geometry (:mod:`models.expression_layer`; only on the template head's topology)."""
+        decoded geometry (:mod:`models.expression_layer`; only on the template head's topology).
+        ``texture_async``: decode the texture on a worker thread (:mod:`models.texture_worker`) and
+        only the geometry in :meth:`track`; FrameResult.texture is then the newest texture finished
+        (at most one decode behind), so the outputs depend on thread timing. Off: deterministic."""
         if expression_source not in ("landmarks", "head"):
             raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
         self.expression_source = expression_source
@@ -120,9 +125,13 @@ class Tracker:
         self.texture_every = max(1, int(texture_every))
         self._texture: np.ndarray | None = None  # last corrected texture (3, T, T)
         self._texture_age = 0
+        self._texture_gen = 0  # bumped when the texture is invalidated: the worker's older answers are dropped
+        self._texture_index = -1  # frame index of the texture in use (async: the frame it was asked for)
+        self._worker: TextureWorker | None = None
         self.infer_backend = infer_backend
         # reads bundle.i2znet / dam / color at every call: follows load_adapted (see fast_infer)
         self.fast = FastInfer(self.bundle, infer_backend, self.device)
+        self.set_texture_async(texture_async)
 
     # ------------------------------------------------------------------ weights
     def weights(self) -> dict:
@@ -162,7 +171,7 @@ class Tracker:
         color.to(self.device).eval()
         with self._lock:
             self.bundle.i2znet, self.bundle.color = i2z, color
-            self._texture = None  # the colour correction changed: decode a fresh texture next frame
+            self._invalidate_texture()  # the colour correction changed: decode a fresh texture next frame
             self.output_filter.reset()  # do not blend the old encoder's answers into the new one's
             # torch serves the new encoder from the next frame on while the fast graph is rebuilt
             self.fast.weights_changed()
@@ -170,6 +179,40 @@ class Tracker:
     def revert(self) -> None:
         """Back to the weights the tracker was created with."""
         self.load_adapted(self._base)
+
+    def set_texture_async(self, on: bool) -> None:
+        """Decode the texture on a worker thread (``texture_async`` of the constructor), or in
+        :meth:`track` again, from the next frame."""
+        if on and self._worker is None:
+            ref = weakref.ref(self)  # the worker must not keep the tracker alive
+
+            def decode(z: torch.Tensor, view: torch.Tensor):
+                tr = ref()
+                if tr is None:
+                    return None
+                return tr.fast.texture(z.to(tr.device), view.to(tr.device))[0].cpu().numpy()
+
+            self._worker = TextureWorker(decode)
+            weakref.finalize(self, self._worker.close, 1.0)
+        elif not on and self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    @property
+    def texture_async(self) -> bool:
+        return self._worker is not None
+
+    def wait_texture(self, timeout: float | None = None) -> bool:
+        """Wait until the texture worker has nothing left to decode (tests, benchmarks). -> idle"""
+        return True if self._worker is None else self._worker.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop the texture worker (the tracker still tracks, decoding the texture in :meth:`track`)."""
+        self.set_texture_async(False)
+
+    def _invalidate_texture(self) -> None:
+        self._texture = None
+        self._texture_gen += 1
 
     def set_gaze(self, on: bool) -> None:
         """Estimate the gaze and move the avatar's irises (:mod:`models.gaze`), or not, from the next frame."""
@@ -284,17 +327,21 @@ class Tracker:
         x, K = p.x.to(self.device), p.K.to(self.device)  # the device may have changed since prepare (CUDA fell back)
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
+            worker = self._worker if self._texture is not None else None  # the first texture: here
             try:
-                z, H, G, T, ms = self.infer(x, K, texture=fresh, post=self._filter(box, ts, rule))
+                z, H, G, T, ms = self.infer(x, K, texture=fresh and worker is None, post=self._filter(box, ts, rule))
             except torch.cuda.OutOfMemoryError:  # this frame again on the CPU (the filters saw it once)
                 self.fall_back_to_cpu("CUDA ran out of memory")
-                x, K, fresh = x.cpu(), K.cpu(), True
+                x, K, fresh, worker = x.cpu(), K.cpu(), True, None
                 z, H, G, T, ms = self.infer(x, K, texture=True, post=self._filter(box, ts, rule))
-            if fresh:
-                self._texture, self._texture_age = T[0].cpu().numpy(), 0
+            if worker is not None:
+                self._adopt_texture(worker)
+                if fresh:
+                    worker.submit(self._texture_gen, p.index, z, view_direction(H))
+            if fresh and worker is None:
+                self._texture, self._texture_index = T[0].cpu().numpy(), p.index
                 self._texture.setflags(write=False)  # shared by the frames that reuse it
-            else:
-                self._texture_age += 1
+            self._texture_age = 0 if fresh else self._texture_age + 1
             texture = self._texture
         if gaze is not None and texture is not None:
             texture = self._look(texture, gaze)
@@ -322,6 +369,12 @@ class Tracker:
             texture, lm, np.asarray(face.points, np.float32), {**p.timings, **ms},
             expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=own,
         )
+
+    def _adopt_texture(self, worker: TextureWorker) -> None:
+        """Take the worker's newest texture if it is of this generation and newer than the one in use."""
+        got = worker.latest()
+        if got is not None and got[0] == self._texture_gen and got[1] > self._texture_index:
+            self._texture_index, self._texture = got[1], got[2]
 
     def _eye_warper(self, T: int) -> EyeWarp | None:
         """The avatar's :class:`EyeWarp` for T x T textures (built once); None where the topology has no
@@ -375,6 +428,6 @@ class Tracker:
             self.identity.reset()
         if self.layer is not None:
             self.layer.reset()
-        self._texture = None
+        self._invalidate_texture()
         if hasattr(self.detector, "reset"):
             self.detector.reset()

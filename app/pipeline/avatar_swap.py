@@ -58,7 +58,7 @@ def _like(bundle, like: Tracker) -> Tracker:
                    texture_every=like.texture_every, infer_backend=like.infer_backend,
                    expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
                    gaze=like.gaze is not None, landmark_identity=like.identity is not None,
-                   expression_layer=like.expression_layer_on)
+                   expression_layer=like.expression_layer_on, texture_async=like.texture_async)
 
 
 def carry_choices(old: Tracker, new: Tracker) -> None:

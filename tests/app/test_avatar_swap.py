@@ -32,8 +32,9 @@ def test_install_carries_the_choices_made_while_the_new_avatar_was_loading(tiny_
     from app.pipeline.avatar_swap import install
     from app.pipeline.frame import Pipeline
 
-    live = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector(), smoothing=0.5)
+    live = Tracker(B.load(tiny_bundle), "cpu", GroundTruthDetector(), smoothing=0.5, texture_async=True)
     new = prepare(tiny_bundle, live).tracker
+    assert new.texture_async  # prepared like the live tracker
     live.set_smoothing(0.2)
     live.set_gaze(False)
     live.set_landmark_identity(False)

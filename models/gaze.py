@@ -217,10 +217,10 @@ class EyeWarp:
 
     def apply(self, texture: np.ndarray, gaze: np.ndarray | None) -> np.ndarray:
         chw = texture.shape[0] == 3 and texture.shape[-1] != 3
-        img = np.ascontiguousarray(np.moveaxis(texture, 0, -1) if chw else texture, dtype=np.float32).copy()
+        out = np.array(texture, dtype=np.float32, copy=True)  # the input's layout, contiguous
         if gaze is None or not np.isfinite(gaze).all() or not np.any(gaze):
-            return np.moveaxis(img, -1, 0) if chw else img
-        src = img.copy()
+            return out
+        src = self._hwc(texture, chw)  # (T, T, 3) for cv2.remap; the texture outlives many gaze changes
         for e, g in zip(self.eyes, np.asarray(gaze, np.float64)):
             d = e["radius"] * np.sin(g)  # (2,) model units, +x right, +y down
             dc, dr = e["J"] @ d  # texel shift
@@ -232,5 +232,18 @@ class EyeWarp:
             eye = src[r, c]
             bright = eye.sum(1) >= np.percentile(eye.sum(1), 60)
             sclera = np.median(eye[bright], axis=0)  # what shows where the iris moved away from
-            img[r, c] = valid[:, None] * vals + (1 - valid[:, None]) * sclera
-        return np.moveaxis(img, -1, 0) if chw else img
+            new = valid[:, None] * vals + (1 - valid[:, None]) * sclera  # (n, 3)
+            if chw:
+                out[:, r, c] = new.T
+            else:
+                out[r, c] = new
+        return out
+
+    def _hwc(self, texture: np.ndarray, chw: bool) -> np.ndarray:
+        """The texture as a contiguous (T, T, 3) float32 array, kept for the same (read-only) texture object:
+        only the gaze changes between most calls, and the transposed copy is most of a call's cost."""
+        if getattr(self, "_src_of", None) is texture and not texture.flags.writeable:
+            return self._src
+        src = np.ascontiguousarray(np.moveaxis(texture, 0, -1) if chw else texture, dtype=np.float32)
+        self._src_of, self._src = texture, src
+        return src

@@ -79,6 +79,7 @@ def run_headless(args) -> int:
     setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
+                          expression_source=getattr(args, "expressions", "landmarks"),
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=not getattr(args, "no_expression_layer", False))
     if args.smoothing is not None:
@@ -191,6 +192,7 @@ def run_headless(args) -> int:
               "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
               "gaze": setup.tracker.gaze is not None, "landmark_identity": setup.tracker.identity is not None,
               "expression_layer": setup.tracker.layer is not None, "texture_async": setup.tracker.texture_async,
+              "expression_source": setup.tracker.named_source,
               "guide": (setup.tracker.guide_spec if setup.tracker.guide is not None
                         else "none (the bundle has no guide_codes)"),
               "seconds": time.perf_counter() - t0, "frames_captured": capture.frames,

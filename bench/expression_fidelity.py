@@ -39,6 +39,7 @@ from .expression_scores import (
     GT_BLINK_LEVEL,
     brow_variation,
     landmark_scores,
+    named_signal_r,
     stability_2d,
     valid,
 )
@@ -67,11 +68,12 @@ def run_video(bundles: dict, path: Path, out: Path, frames_max: int | None, devi
                     "cached": ref["cached"], "seconds": round(ref["seconds"], 1)},
            "brow": brow_variation(pts), "bundles": {}}
     traces = {"dlib": pts}
-    for label, (bundle, guide, layer) in bundles.items():
-        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing, guide=guide, expression_layer=layer)
+    for label, (bundle, opts) in bundles.items():
+        tr = track_frames(bundle, frames, fps, device, smoothing=smoothing, **opts)
         r = {"tracker": landmark_scores(tr.landmarks, pts, fps), "seconds": round(tr.seconds, 1),
              "tracked_fps": len(frames) / max(tr.seconds, 1e-9),
-             "named_expressions": tr.expression_names is not None, "gaze": tr.gaze is not None}
+             "named_expressions": tr.expression_names is not None, "gaze": tr.gaze is not None,
+             "named_signal_r": named_signal_r(tr.expressions, tr.expression_names, pts)}
         traces[f"tracker {label}"] = tr.landmarks
         if tr.model_landmarks is not None and not np.array_equal(tr.model_landmarks, tr.landmarks, equal_nan=True):
             r["avatar_landmarks"] = landmark_scores(tr.model_landmarks, pts, fps)
@@ -98,6 +100,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--layer", action="append", default=None, choices=["on", "off"],
                    help="the tracker's expression layer (models.expression_layer: winks, wide eyes); "
                         "repeat for both (labels get ' layer=on|off')")
+    p.add_argument("--expressions", action="append", default=None, choices=["landmarks", "fit"],
+                   help="where the named weights come from (Tracker expression_source: the landmark rule, or the "
+                        "34 ARKit shapes fitted to the points, models.landmark_fit); repeat for both "
+                        "(labels get ' expressions=...')")
     p.add_argument("--videos", default=str(DEFAULT_VIDEOS), help="folder of .mp4 files (read in place)")
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true", help=f"first {QUICK_FRAMES} frames per video, tiny synthetic clips")
@@ -123,13 +129,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     paths = a.bundle or [str(B.DEFAULT_BUNDLE)]
-    guides, layers = a.guide or ["default"], a.layer or ["on"]
-    def label(k: str, g: str, y: str) -> str:
-        return k + ("" if len(guides) == 1 else f" guide={g}") + ("" if len(layers) == 1 else f" layer={y}")
+    guides, layers, sources = a.guide or ["default"], a.layer or ["on"], a.expressions or ["landmarks"]
 
-    variants = {label(k, g, y): (v, g, y) for k, v in bundle_labels(paths).items() for g in guides for y in layers}
+    def label(k: str, g: str, y: str, e: str) -> str:
+        return (k + ("" if len(guides) == 1 else f" guide={g}") + ("" if len(layers) == 1 else f" layer={y}")
+                + ("" if len(sources) == 1 else f" expressions={e}"))
+
+    variants = {label(k, g, y, e): (v, g, y, e) for k, v in bundle_labels(paths).items() for g in guides
+                for y in layers for e in sources}
     loaded = {v: B.load(v) for v in paths}
-    bundles = {label: (loaded[v], g, y == "on") for label, (v, g, y) in variants.items()}
+    bundles = {label: (loaded[v], {"guide": g, "expression_layer": y == "on", "expression_source": e})
+               for label, (v, g, y, e) in variants.items()}
     out = run_dir(a.out, "expression_fidelity")
     vids = [] if a.no_real else sorted(Path(a.videos).glob("*.mp4"))
     if not vids and not a.no_real:
@@ -139,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     r = {"machine": machine(), "git_commit": git_commit(), "quick": a.quick,
          "command": "python -m bench.expression_fidelity " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None
                                                                           else argv)),
-         "bundles": {label: v for label, (v, _, _) in variants.items()}, "guides": guides, "layers": layers,
+         "bundles": {label: v[0] for label, v in variants.items()}, "guides": guides, "layers": layers,
+         "expression_sources": sources,
          "videos": a.videos,
          "frames_per_video": frames_max or "all",
          "smoothing": a.smoothing,

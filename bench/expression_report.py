@@ -41,6 +41,9 @@ def sources(r: dict) -> list[tuple[str, str, str]]:
     return out + [("detector input", labels[0], "detector_input")]
 
 
+NAMED_KEYS = ("eye_open_l", "eye_open_r", "mouth_open", "mouth_width", "brow_height")
+
+
 def real_means(r: dict) -> dict:
     """Mean over the real clips per source; brow r also over the clips where dlib's brow varies."""
     clips = list(r["real"].values())
@@ -55,6 +58,17 @@ def real_means(r: dict) -> dict:
         stabs = [s["stability_2d"] for s in scored if np.isfinite(s["stability_2d"])]
         m["2D stab max"] = float(max(stabs)) if stabs else float("nan")
         out[row] = m
+    return out
+
+
+def named_means(r: dict) -> dict:
+    """Per bundle: the mean over the real clips of each named weight's r with dlib's signal (named_signal_r)."""
+    out = {}
+    for b in r["bundles"]:
+        rs = [c["bundles"][b].get("named_signal_r", {}) for c in r["real"].values()]
+        keys = sorted({k for d in rs for k in d})
+        out[b] = {k: float(np.nanmean([d.get(k, np.nan) for d in rs])) if any(np.isfinite(d.get(k, np.nan))
+                  for d in rs) else float("nan") for k in keys}
     return out
 
 
@@ -81,6 +95,11 @@ def real_md(r: dict) -> list[str]:
             md_table(["clip", "source", *heads[:-2], "blink F1 (n/n_ref)", "2D stab"], rows), "",
             "### Mean over the clips", "",
             md_table(["source", *heads, "r brow (clips where dlib's brow varies)", "2D stab (worst clip)"], mrows), "",
+            "### The named weights (FrameResult.expressions) against dlib's signals, mean over the clips", "",
+            "Pearson r of eyeBlink* with the eye opening (sign flipped), jawOpen with the mouth opening, "
+            "browInnerUp with the brow height, smile - pucker with the mouth width.", "",
+            md_table(["bundle", *NAMED_KEYS], [[b, *[_f(m.get(k)) for k in NAMED_KEYS]]
+                                                for b, m in named_means(r).items()]), "",
             "### Per clip: does dlib's brow signal vary? (spread / jitter >= "
             f"{r['definitions']['brow_varies_ratio']}), dlib found fraction and its own 2D stability", "",
             md_table(["clip", "brow spread", "jitter", "ratio", "varies", "dlib found", "dlib 2D stab", "frames"],

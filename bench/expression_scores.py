@@ -68,6 +68,31 @@ def landmark_scores(pred: np.ndarray, ref: np.ndarray, fps: float) -> dict:
     return out
 
 
+# a named weight and the reference signal it should follow (sign: +1 rises with it, -1 falls); sided
+# names are averaged over both sides; the mouth width is followed by smile minus pucker
+NAMED_SIGNALS = {"eye_open_l": ((("eyeBlinkLeft",), -1),), "eye_open_r": ((("eyeBlinkRight",), -1),),
+                 "mouth_open": ((("jawOpen",), +1),), "brow_height": ((("browInnerUp",), +1),),
+                 "mouth_width": ((("mouthSmileLeft", "mouthSmileRight"), +1), (("mouthPucker",), -1))}
+
+
+def named_signal_r(expressions: np.ndarray | None, names: tuple[str, ...] | None, ref: np.ndarray) -> dict:
+    """Pearson r of the tracker's named weights with the reference's signals (a real clip has no true
+    weights; this asks whether a blink weight rises as dlib's eye closes, the jaw weight as its mouth opens).
+    expressions (N, K) with NaN rows where no face, ref (N, 68, 2). -> {signal: r} (NaN: names missing)"""
+    if expressions is None or not names:
+        return {k: float("nan") for k in NAMED_SIGNALS}
+    sig = face_signals(np.asarray(ref, np.float64))
+    col = {n: i for i, n in enumerate(names)}
+    out = {}
+    for s, terms in NAMED_SIGNALS.items():
+        if not all(n in col for ns, _ in terms for n in ns):
+            out[s] = float("nan")
+            continue
+        w = sum(sign * np.mean([expressions[:, col[n]] for n in ns], axis=0) for ns, sign in terms)
+        out[s] = float(pearson(w, sig[s]))
+    return out
+
+
 def brow_variation(ref: np.ndarray) -> dict:
     """Does the reference detector's brow signal vary on this clip?
 

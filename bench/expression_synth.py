@@ -194,7 +194,7 @@ def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: i
             names = _gt_names(gt_expr.shape[1])
             clip = {"person": person, "room": room, "performance": kind, "frames": len(video), "detector": detector,
                     "bundles": {}}
-            for label, (bundle, guide, layer) in bundles.items():
+            for label, (bundle, opts) in bundles.items():
                 if avatar_person(bundle) == person:
                     clip["note"] = f"person {person} is the avatar of {label}: not held out for it"
                 if detector == "simulated":
@@ -202,8 +202,7 @@ def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: i
                     det = TrackingLandmarks(SimulatedDetector(gt_lm, seed=cap.manifest["seed"], **kw))
                 else:
                     det = TrackingLandmarks(make_detector(detector))
-                tr = track_frames(bundle, video, fps, device, det, smoothing, keep_geometry=True, guide=guide,
-                                  expression_layer=layer)
+                tr = track_frames(bundle, video, fps, device, det, smoothing, keep_geometry=True, **opts)
                 res = landmark_scores(tr.landmarks, gt_lm, fps)
                 res["blink_gt"] = blink_scores_gt(tr, gt_expr, names, fps)
                 res["expression_mae"] = expression_mae(tr, gt_expr, names)

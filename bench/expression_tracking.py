@@ -98,14 +98,15 @@ def _stack(rows: list, n: int) -> np.ndarray | None:
 
 def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", detector=None,
                  smoothing: float = 0.5, keep_geometry: bool = False, guide: str | None = "default",
-                 expression_layer: bool = True) -> Tracked:
+                 expression_layer: bool = True, expression_source: str = "landmarks") -> Tracked:
     """Run the live :class:`models.tracker.Tracker` (its default detector unless given, its
     output filter at ``smoothing``) over consecutive frames at the video's time stamps. The
     texture is decoded once only: nothing here reads it. ``guide``: the tracker's keypoint guidance
     (:mod:`models.code_guide`; "default" = the tracker's default); ``expression_layer``: winks and
-    wide eyes on G (:mod:`models.expression_layer`)."""
+    wide eyes on G (:mod:`models.expression_layer`); ``expression_source``: where the named weights come
+    from (``landmarks`` | ``fit`` | ``head``, :class:`models.tracker.Tracker`)."""
     kw = {} if guide in (None, "default") else {"guide": guide}
-    kw["expression_layer"] = expression_layer
+    kw["expression_layer"], kw["expression_source"] = expression_layer, expression_source
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)
     n = len(frames)
     rows: dict[str, list] = {k: [] for k in ("landmarks", "model_landmarks", "detected", "expressions", "gaze", "G")}

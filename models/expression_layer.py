@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .filters import OneEuro, OneEuroConfig
-from .topology import Topology, TopologyError, load_topology
+from .topology import Topology, arkit_asset
 
 LAYER_NAMES = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight")
 
@@ -50,13 +50,10 @@ def residual_weights(weights: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 def _template_fields(name: str, digest: str) -> np.ndarray | None:
     """The :data:`LAYER_NAMES` fields (4, V, 3) of the template asset ``name`` when its digest is
     ``digest`` and it has ARKit fields, else None (read once per process: toggling the layer is free)."""
-    try:
-        asset = load_topology(name)
-    except (TopologyError, FileNotFoundError, OSError):
+    asset = arkit_asset(name, digest)
+    if asset is None:
         return None
     ex = asset.extras
-    if asset.digest() != digest or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
-        return None
     names = [str(n) for n in ex["arkit_names"]]
     if not set(LAYER_NAMES) <= set(names):
         return None

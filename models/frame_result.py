@@ -47,7 +47,8 @@ class FrameResult:
 class Prepared:
     """A frame after :meth:`Tracker.prepare` (stage 1): the detector's face (None: no face), the
     smoothed box (3,), the crop x (1, 3, S, S) and its keypoints K (1, 68, 2), the landmark rule's
-    weights (K,) or None, the gaze (2, 2) or None, timings in ms."""
+    weights (K,) or None, the gaze (2, 2) or None, timings in ms, the fitted ARKit weights (34,) of
+    :mod:`models.landmark_fit` or None."""
 
     index: int
     timestamp: float
@@ -59,3 +60,4 @@ class Prepared:
     rule: np.ndarray | None = None
     gaze: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
+    fitted: np.ndarray | None = None

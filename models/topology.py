@@ -15,6 +15,7 @@ of the real head lives in ``studio/``. :func:`make_test_mesh` builds a small mes
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,3 +263,26 @@ def load_topology(name: str) -> Topology:
             f"topology asset {path} not found; generate it with `python -m studio head --out {path}`"
         )
     return Topology.load(path)
+
+
+@functools.lru_cache(maxsize=4)
+def arkit_asset(name: str, digest: str) -> Topology | None:
+    """The template asset ``name`` if its digest is ``digest`` and it has ARKit shapes, else None (cached)."""
+    try:
+        asset = load_topology(name)
+    except (TopologyError, FileNotFoundError, OSError):
+        return None
+    ex = asset.extras
+    if asset.digest() != digest or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
+        return None
+    return asset
+
+
+def arkit_template(topology: Topology) -> Topology | None:
+    """The template asset a bundle's topology was built on, with its ARKit shapes (extras
+    ``arkit_blendshapes`` (K, V, 3), ``arkit_names`` (K,)), or None when there is no such asset with the
+    same digest (a test mesh, an older asset, another topology). A bundle stores its topology without
+    the extras; the asset is read once per process."""
+    if "arkit_blendshapes" in topology.extras and "arkit_names" in topology.extras:
+        return topology
+    return arkit_asset(topology.name, topology.digest())

@@ -31,11 +31,13 @@ from .filters import OutputFilter, SmoothingConfig
 from .frame_result import FrameResult, Prepared  # noqa: F401  (FrameResult: imported from here)
 from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
+from .landmark_fit import LandmarkFit, has_arkit
 from .landmark_identity import LandmarkIdentity
 from .texture_worker import TextureWorker
 from .topology import canonical_landmarks_2d
 
 log = logging.getLogger(__name__)
+EXPRESSION_SOURCES = ("landmarks", "fit", "head")
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -74,8 +76,9 @@ class Tracker:
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
         eye opening at r 0.89 where today's crowd-trained head reaches 0.72 with a compressed
-        range, docs/crowd_encoder.md) or ``head`` (the I2ZNet's expression head, when the bundle
-        has one; else the landmark rule).
+        range, docs/crowd_encoder.md), ``fit`` (all 34 ARKit shapes of the template fitted to the
+        points, :mod:`models.landmark_fit`; on a topology without them, the landmark rule) or ``head``
+        (the I2ZNet's expression head, when the bundle has one; else the landmark rule).
         ``guide`` / ``guide_gain``: which expression channels of z follow the detector's named weights
         (:mod:`models.code_guide`; ``"eyes,brows,smile,pucker"`` by default, ``"none"`` off, ``"all"``
         adds the jaw); a bundle without ``guide_codes`` in its manifest is not guided.
@@ -89,8 +92,9 @@ class Tracker:
         ``texture_async``: decode the texture on a worker thread (:mod:`models.texture_worker`) and
         only the geometry in :meth:`track`; FrameResult.texture is then the newest texture finished
         (at most one decode behind), so the outputs depend on thread timing. Off: deterministic."""
-        if expression_source not in ("landmarks", "head"):
-            raise ValueError(f"expression_source must be 'landmarks' or 'head', got {expression_source!r}")
+        if expression_source not in EXPRESSION_SOURCES:
+            raise ValueError(f"expression_source must be one of {', '.join(EXPRESSION_SOURCES)}, "
+                             f"got {expression_source!r}")
         self.expression_source = expression_source
         self.device = pick_device(device) if isinstance(device, str) else device
         self.bundle = bundle.to(self.device)
@@ -106,6 +110,7 @@ class Tracker:
         self.smoother = C.BoxSmoother(smoothing)
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
+        self.fit = LandmarkFit(bundle.topology) if expression_source == "fit" and has_arkit(bundle.topology) else None
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.gaze = IrisGaze() if gaze else None
         self.identity = LandmarkIdentity() if landmark_identity else None
@@ -197,6 +202,15 @@ class Tracker:
         elif not on and self._worker is not None:
             self._worker.close()
             self._worker = None
+
+    @property
+    def named_source(self) -> str:
+        """Where FrameResult.expressions come from in fact: ``fit``, ``head`` or ``landmarks`` (an asked-for
+        source this bundle cannot give falls back to the landmark rule)."""
+        if self.fit is not None:
+            return "fit"
+        head = self.expression_source == "head" and self.bundle.i2znet.head_e is not None
+        return "head" if head else "landmarks"
 
     @property
     def texture_async(self) -> bool:
@@ -311,9 +325,10 @@ class Tracker:
         guided = self.guide is not None and self.guide.active
         rule = self.expressions.update(face.points, ts) if guided or not head or self.layer is not None else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
+        fitted = self.fit.update(face.points, ts) if self.fit is not None else None  # (34,) ARKit weights
         t2 = time.perf_counter()
         return Prepared(idx, ts, face, n_faces, box, x, K, rule, gaze,
-                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)})
+                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)}, fitted)
 
     def finish(self, p: Prepared) -> FrameResult:
         """Stage 2 of :meth:`track`: the networks (E_I, D, C), the output filter, the projection and the
@@ -357,6 +372,8 @@ class Tracker:
         e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
         if e is not None and self.expression_source == "head":  # the crowd-trained head
             expressions, names = e[0].float().cpu().numpy(), self.expression_names
+        elif p.fitted is not None and self.fit is not None:  # all 34 ARKit shapes fitted to the points
+            expressions, names = p.fitted, self.fit.names
         else:
             if rule is None:  # the head gave no answer this frame (not pipelined: stage-1 state)
                 rule = self.expressions.update(face.points, ts)
@@ -422,6 +439,8 @@ class Tracker:
         self.smoother.reset()
         self.output_filter.reset()
         self.expressions.reset()
+        if self.fit is not None:
+            self.fit.reset()
         if self.gaze is not None:
             self.gaze.reset()
         if self.identity is not None:

@@ -56,6 +56,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
+                          expression_source=getattr(args, "expressions", "landmarks"),
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,

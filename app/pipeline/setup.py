@@ -47,17 +47,19 @@ class TrackerSetup:
 def build_tracker(bundle: str | None, device: str, landmarks: str, source_kind: str,
                   fallback_profile: str = "tiny", choice: BundleChoice | None = None,
                   texture_every: int = 1, gaze: bool = True, landmark_identity: bool = True,
-                  expression_layer: bool = True, texture_async: bool = True) -> TrackerSetup:
+                  expression_layer: bool = True, texture_async: bool = True,
+                  expression_source: str = "landmarks") -> TrackerSetup:
     """Load the bundle (with fallbacks), pick the device and detector, make the Tracker (``gaze``,
     ``landmark_identity``, ``expression_layer``, ``texture_async``: the Tracker's options, off for
-    ``--no-gaze`` / ``--raw-landmarks`` / ``--no-expression-layer`` / ``--sync-texture``)."""
+    ``--no-gaze`` / ``--raw-landmarks`` / ``--no-expression-layer`` / ``--sync-texture``; ``expression_source``:
+    ``--expressions``)."""
     choice = choice or choose_bundle(bundle, fallback_profile)
     dev, dev_note = choose_device(device)
     notices = [*choice.warnings, *([dev_note] if dev_note else [])]
     detector, det_note = landmarks_or_fallback(landmarks, source_kind, notices)
     tracker = Tracker(choice.bundle, dev, detector, texture_every=texture_every, gaze=gaze,
                       landmark_identity=landmark_identity, expression_layer=expression_layer,
-                      texture_async=texture_async)
+                      texture_async=texture_async, expression_source=expression_source)
     tracker.warm_up()  # CUDA's first inference takes ~0.6 s: not on the first camera frame
     return TrackerSetup(tracker, choice, bundle_fingerprint(choice.bundle), notices, det_note)
 

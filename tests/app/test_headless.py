@@ -49,19 +49,22 @@ def test_headless_writes_every_key_and_tracks(tiny_bundle, data_dir):
     assert t["gaze"].shape == (n, 2, 2) and np.isfinite(t["gaze"]).all()  # models.gaze, from the iris
     assert (np.abs(t["gaze"]) <= 0.8 + 1e-6).all() and "eyeLookOutLeft" in names and d["gaze"] is True
     assert d["texture_async"] is True  # the app decodes the texture on a worker thread (models.texture_worker)
+    assert d["expression_source"] == "landmarks"
 
 
 def test_headless_raw_landmarks_and_no_gaze_reach_the_tracker(tiny_bundle, data_dir):
     out, npz = data_dir / "out.json", data_dir / "tracks.npz"
     rc = main(["--headless", "--source", "synthetic:lab", "--bundle", str(tiny_bundle), "--frames", "6",
                "--size", "320x240", "--json", str(out), "--tracks", str(npz), "--raw-landmarks", "--no-gaze",
-               "--sync-texture", "--log-level", "WARNING"])
+               "--sync-texture", "--expressions", "fit", "--log-level", "WARNING"])
     assert rc == 0
     d, t = json.loads(out.read_text()), np.load(npz)
     assert d["landmark_identity"] is False and t["found"].any()
     assert np.array_equal(t["landmarks"], t["model_landmarks"], equal_nan=True)
     assert d["gaze"] is False and np.isnan(t["gaze"]).all()  # no gaze estimated, none saved
     assert d["texture_async"] is False
+    # the tiny bundle's test mesh has no ARKit shapes to fit: the landmark rule names the weights, and says so
+    assert d["expression_source"] == "landmarks" and "eyeBlinkLeft" in list(t["expression_names"])
 
 
 @pytest.fixture()

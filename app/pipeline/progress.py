@@ -39,15 +39,16 @@ class ProgressLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text("")
 
-    def tick(self, frames: int, captured: int, dropped: int, final: bool = False) -> dict | None:
+    def tick(self, frames: int, captured: int, dropped: int, final: bool = False,
+             extra: dict | None = None) -> dict | None:
         """Write a line if ``every`` seconds have passed (or ``final``: the last line, after the run's
-        loop ended, marked ``"final": true``); -> the line's dict or None."""
+        loop ended, marked ``"final": true``), with the ``extra`` keys; -> the line's dict or None."""
         now = time.perf_counter()
         if self.path is None or (not final and now - self._last_t < self.every):
             return None
         dt = max(now - self._last_t, 1e-9)
         row = {"t": now - self.t0, "frames": frames, "captured": captured, "dropped": dropped,
-               "fps": (frames - self._last_frames) / dt, "rss_mb": rss_mb(), "final": final}
+               "fps": (frames - self._last_frames) / dt, "rss_mb": rss_mb(), "final": final, **(extra or {})}
         self._last_t, self._last_frames = now, frames
         with open(self.path, "a") as f:
             f.write(json.dumps(row) + "\n")

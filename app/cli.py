@@ -83,12 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",
                    help="decode the avatar's view-dependent texture every N-th frame and reuse it in between "
                         f"(geometry and pose every frame; default {TEXTURE_EVERY})")
-    p.add_argument("--expressions", default="landmarks", choices=["landmarks", "fit", "head"],
+    p.add_argument("--expressions", default=None, choices=["landmarks", "fit", "head"],
                    help="where the named expression weights (outputs, bars, --tracks) come from: landmarks (the "
                         "detector's points with a per-person calibration, 17 ARKit names; default), fit (all 34 "
                         "studio ARKit shapes fitted to the points, models.landmark_fit: more names, but on real "
                         "faces it follows blinks and the jaw less well and reads big smiles as puffs, "
-                        "docs/expression_fit.md) or head (the encoder's expression head, when the avatar has one)")
+                        "docs/expression_fit.md) or head (the encoder's expression head, when the avatar has one); "
+                        "in the window the choice is saved like the Input panel's")
     p.add_argument("--sync-texture", action="store_true",
                    help="decode the texture in the tracking thread instead of a worker thread beside it "
                         "(models.texture_worker; the worker gave 1.2-1.3x the tracker's capacity, docs/speed.md)")

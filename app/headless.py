@@ -79,7 +79,7 @@ def run_headless(args) -> int:
     setup = build_tracker(args.bundle, args.device, args.landmarks, spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
-                          expression_source=getattr(args, "expressions", "landmarks"),
+                          expression_source=getattr(args, "expressions", None) or "landmarks",
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=not getattr(args, "no_expression_layer", False))
     if args.smoothing is not None:

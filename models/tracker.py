@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 EXPRESSION_SOURCES = ("landmarks", "fit", "head")
 
 
+def _check_source(source: str) -> None:
+    if source not in EXPRESSION_SOURCES:
+        raise ValueError(f"expression_source must be one of {', '.join(EXPRESSION_SOURCES)}, got {source!r}")
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """``auto`` -> CUDA when available, else CPU; ``cuda`` without CUDA raises a clear error."""
     if device == "auto":
@@ -92,9 +97,7 @@ class Tracker:
         ``texture_async``: decode the texture on a worker thread (:mod:`models.texture_worker`) and
         only the geometry in :meth:`track`; FrameResult.texture is then the newest texture finished
         (at most one decode behind), so the outputs depend on thread timing. Off: deterministic."""
-        if expression_source not in EXPRESSION_SOURCES:
-            raise ValueError(f"expression_source must be one of {', '.join(EXPRESSION_SOURCES)}, "
-                             f"got {expression_source!r}")
+        _check_source(expression_source)
         self.expression_source = expression_source
         self.device = pick_device(device) if isinstance(device, str) else device
         self.bundle = bundle.to(self.device)
@@ -110,7 +113,7 @@ class Tracker:
         self.smoother = C.BoxSmoother(smoothing)
         self.output_filter = OutputFilter(SmoothingConfig(strength=smoothing))
         self.expressions = LandmarkExpressions()  # per-person running calibration (reset with the track)
-        self.fit = LandmarkFit(bundle.topology) if expression_source == "fit" and has_arkit(bundle.topology) else None
+        self.fit: LandmarkFit | None = None
         self.expression_names = tuple(bundle.manifest.get("expression_names", ()))
         self.gaze = IrisGaze() if gaze else None
         self.identity = LandmarkIdentity() if landmark_identity else None
@@ -137,6 +140,7 @@ class Tracker:
         # reads bundle.i2znet / dam / color at every call: follows load_adapted (see fast_infer)
         self.fast = FastInfer(self.bundle, infer_backend, self.device)
         self.set_texture_async(texture_async)
+        self.set_expression_source(expression_source)
 
     # ------------------------------------------------------------------ weights
     def weights(self) -> dict:
@@ -202,6 +206,16 @@ class Tracker:
         elif not on and self._worker is not None:
             self._worker.close()
             self._worker = None
+
+    def set_expression_source(self, source: str) -> None:
+        """Where FrameResult.expressions come from (``landmarks`` | ``fit`` | ``head``, see the constructor),
+        from the next frame; the fit starts afresh. Raises ValueError for an unknown source."""
+        _check_source(source)
+        self.expression_source = source
+        fit = source == "fit" and has_arkit(self.bundle.topology)
+        self.fit = (self.fit or LandmarkFit(self.bundle.topology)) if fit else None
+        if self.fit is not None:
+            self.fit.reset()
 
     @property
     def named_source(self) -> str:

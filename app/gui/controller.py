@@ -77,7 +77,8 @@ class Controller(QObject):
     # ------------------------------------------------------------------ settings
     def _restore(self) -> None:
         st, ctl = self.settings, self.w.controls
-        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.guide, ctl.layer, ctl.mirror, ctl.loop,
+        widgets = [ctl.resolution, ctl.fps, ctl.device, ctl.smoothing, ctl.guide, ctl.layer, ctl.expressions,
+                   ctl.mirror, ctl.loop,
                    ctl.avatar_mode, ctl.avatar_wire, *ctl.overlay.values()]
         for wdg in widgets:
             wdg.blockSignals(True)
@@ -88,6 +89,8 @@ class Controller(QObject):
         self.guide_spec = self._valid_guide(st.get("guide"))
         ctl.guide.setChecked(self.guide_spec != "none")
         ctl.layer.setChecked(bool(st.get("expression_layer")))
+        source = st.get("expression_source") if st.get("expression_source") in ("landmarks", "fit") else "landmarks"
+        ctl.select(ctl.expressions, source)
         ctl.mirror.setChecked(st.get("mirror"))
         ctl.loop.setChecked(st.get("loop_video"))
         for k, cb in ctl.overlay.items():
@@ -101,6 +104,8 @@ class Controller(QObject):
         self.s.set_smoothing(st.get("smoothing"))
         self.s.set_guide(self.guide_spec)
         self.s.set_expression_layer(bool(st.get("expression_layer")))
+        if self.s.pipeline.tracker.expression_source != "head":  # --expressions head: not a saved choice
+            self.s.set_expression_source(source)
         self.on_options()
         geo = st.raw("window/geometry")
         if geo is not None:
@@ -220,6 +225,11 @@ class Controller(QObject):
             return ",".join(parse_guide(spec if isinstance(spec, tuple) else str(spec))) or "none"
         except ValueError:
             return ",".join(parse_guide(DEFAULT_GUIDE))
+
+    def on_expressions(self, source: str) -> None:
+        """The expressions combobox (saved; :mod:`models.landmark_fit` for ``fit``)."""
+        self.settings.set("expression_source", source)
+        self.s.set_expression_source(source)
 
     def on_layer(self, on: bool) -> None:
         """The expression-layer checkbox (saved; :mod:`models.expression_layer`)."""

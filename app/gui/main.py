@@ -45,6 +45,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             raise SystemExit(f"--guide: {e}") from None
     if getattr(args, "no_expression_layer", False):
         settings.set("expression_layer", False)
+    if getattr(args, "expressions", None) in ("landmarks", "fit"):
+        settings.set("expression_source", args.expressions)
     store = store or ProfileStore()
     note = ""
     if source_spec is None:
@@ -56,7 +58,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
-                          expression_source=getattr(args, "expressions", "landmarks"),
+                          expression_source=(getattr(args, "expressions", None)
+                                             or str(settings.get("expression_source"))),
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,

@@ -166,6 +166,10 @@ class Session(QObject):
         """Which expressions follow the detector (:mod:`models.code_guide` spec; "none": the encoder alone)."""
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_guide(spec))
 
+    def set_expression_source(self, source: str) -> None:
+        """Where the named weights come from (``landmarks`` | ``fit``), from the next tracked frame."""
+        self.tracking.call_soon(lambda: self.pipeline.tracker.set_expression_source(source))
+
     def set_expression_layer(self, on: bool) -> None:
         """Winks and wide eyes on the avatar's mesh (:mod:`models.expression_layer`), or not."""
         self.tracking.call_soon(lambda: self.pipeline.tracker.set_expression_layer(on))

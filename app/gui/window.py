@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         ctl.smoothing_changed.connect(c.on_smoothing)
         ctl.guide_changed.connect(c.on_guide)
         ctl.layer_changed.connect(c.on_layer)
+        ctl.expressions_changed.connect(c.on_expressions)
         ctl.mirror_changed.connect(c.on_mirror)
         ctl.loop_changed.connect(lambda v: self.settings.set("loop_video", v))
         ctl.options_changed.connect(c.on_options)

@@ -75,6 +75,8 @@ def carry_choices(old: Tracker, new: Tracker) -> None:
         new.set_landmark_identity(old.identity is not None)
     if new.expression_layer_on != old.expression_layer_on:
         new.set_expression_layer(old.expression_layer_on)
+    if new.expression_source != old.expression_source:
+        new.set_expression_source(old.expression_source)
 
 
 def install(pipeline: Pipeline, tracker: Tracker) -> None:

@@ -111,3 +111,24 @@ def test_the_expression_layer_checkbox_reaches_the_tracker_and_no_expression_lay
     PacketLog(w2.session).wait(qtbot, 1)
     assert not w2.controls.layer.isChecked() and w2.settings.get("expression_layer") is False
     assert w2.session.pipeline.tracker.expression_layer_on is False
+
+
+def test_the_expressions_choice_reaches_the_tracker_and_is_saved(make_window, qtbot):
+    w = make_window("synthetic:lab")
+    PacketLog(w.session).wait(qtbot, 1)
+    tracker = w.session.pipeline.tracker
+    box = w.controls.expressions
+    assert box.currentData() == "landmarks" and tracker.expression_source == "landmarks"
+    box.setCurrentIndex(box.findData("fit"))
+    box.activated.emit(box.currentIndex())
+    wait_for(qtbot, lambda: tracker.expression_source == "fit", what="fit chosen")
+    assert w.settings.get("expression_source") == "fit"
+    # the tiny test avatar's mesh has no ARKit shapes: the tracker says it still uses the rule
+    assert tracker.named_source == "landmarks"
+    w2 = make_window("synthetic:lab")  # the same settings: the choice is back
+    PacketLog(w2.session).wait(qtbot, 1)
+    assert w2.controls.expressions.currentData() == "fit"
+    wait_for(qtbot, lambda: w2.session.pipeline.tracker.expression_source == "fit", what="restored")
+    w3 = make_window("synthetic:lab", "--expressions", "landmarks")  # the command line sets it, and saves it
+    PacketLog(w3.session).wait(qtbot, 1)
+    assert w3.controls.expressions.currentData() == "landmarks" and w3.settings.get("expression_source") == "landmarks"

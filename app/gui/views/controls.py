@@ -30,6 +30,7 @@ class Controls(QWidget):
     smoothing_changed = Signal(float)
     guide_changed = Signal(bool)
     layer_changed = Signal(bool)
+    expressions_changed = Signal(str)  # "landmarks" | "fit"
     mirror_changed = Signal(bool)
     loop_changed = Signal(bool)
     options_changed = Signal()
@@ -73,6 +74,15 @@ class Controls(QWidget):
         self.layer.setToolTip("Adds the one-eye blinks and wide eyes the detector sees to the "
                               "avatar's mesh, which its face model cannot decode (docs/expression_layer.md).")
         self.layer.toggled.connect(self.layer_changed)
+        self.expressions = QComboBox()
+        self.expressions.setObjectName("expressions")
+        self.expressions.addItem("detector rule (17 ARKit names)", "landmarks")
+        self.expressions.addItem("fitted shapes (34 ARKit names)", "fit")
+        self.expressions.setToolTip("Where the expression bars and the outputs' blendshapes come from. The rule "
+                                    "follows real blinks, jaw and brows best; the fit adds puffs, funnels, lip rolls "
+                                    "and jaw slides but reads a big grin as a cheek puff too (docs/expression_fit.md). "
+                                    "The avatar itself is the same either way.")
+        self.expressions.activated.connect(lambda i: self.expressions_changed.emit(self.expressions.itemData(i)))
         self.mirror = QCheckBox("mirror (selfie view)")
         self.mirror.toggled.connect(self.mirror_changed)
         self.loop = QCheckBox("loop videos (else stop at the end)")
@@ -86,6 +96,7 @@ class Controls(QWidget):
         f.addRow("smoothing", self.smoothing)
         f.addRow(self.guide)
         f.addRow(self.layer)
+        f.addRow("expressions", self.expressions)
         f.addRow(self.mirror)
         f.addRow(self.loop)
         ov = QGroupBox("Camera overlays")

@@ -47,6 +47,8 @@ STAGES = ("detect", "crop", "encoder", "decoder", "colour", "render")
 def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, drawer=None) -> dict:
     """Track ``frames`` once from a fresh track. -> frames per second, per-stage timings, landmarks."""
     tracker.reset()
+    worker = tracker._worker
+    counts0 = (worker.decoded, worker.replaced) if worker is not None else (0, 0)
     results = []
     timings: dict[str, list[float]] = {k: [] for k in STAGES}
     opts = None
@@ -82,13 +84,17 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
             results.append(last[1])
         finally:
             two.close()
+    tracker.wait_texture(10.0)  # the last texture decode is part of the run (texture_async)
     seconds = time.perf_counter() - t0
     for r in results:
         for k in STAGES[:-1]:
             if k in r.timings:
                 timings[k].append(r.timings[k])
     lm = np.stack([r.landmarks if r.found else np.full((68, 2), np.nan, np.float32) for r in results])
-    return {"fps": len(frames) / seconds, "timings": timings, "landmarks": lm}
+    # textures the worker decoded, and requests a newer one replaced before it started (work not done)
+    textures = ({"decoded": worker.decoded - counts0[0], "replaced": worker.replaced - counts0[1]}
+                if worker is not None else {})
+    return {"fps": len(frames) / seconds, "timings": timings, "landmarks": lm, "textures": textures}
 
 
 def _pct(v: list[float]) -> dict:
@@ -137,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     out = run_dir(a.out, "pipeline_speed")
     per_round: list[dict] = []
     stage_times: dict[str, dict[str, list[float]]] = {label[v]: {k: [] for k in STAGES} for v in variants}
+    worker_counts: dict[str, dict[str, int]] = {label[v]: {"decoded": 0, "replaced": 0} for v in variants if v[3]}
     max_diff = 0.0
     t_start, load_start = time.time(), os.getloadavg()
     for rnd in range(a.rounds):
@@ -148,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                 be, mode, rd, tex = v
                 res = run_variant(trackers[be, tex], frames, fps, mode, drawer if rd else None)
                 fps_round[label[v]].append(res["fps"])
+                for k, n in res["textures"].items():
+                    worker_counts[label[v]][k] += n
                 for k in STAGES:
                     stage_times[label[v]][k] += res["timings"][k]
                 key = (be, rd)
@@ -171,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                       "ratio_vs_" + base: float(np.median([r[k] / r[base] for r in per_round])),
                       f"ratio_vs_{a.modes[0]}_same_backend_and_render":
                           float(np.median([r[k] / r[base_k] for r in per_round])),
-                      "stages_ms": {s: _pct(t) for s, t in stage_times[k].items() if t}}
+                      "stages_ms": {s: _pct(t) for s, t in stage_times[k].items() if t},
+                      **({"texture_worker": worker_counts[k]} if k in worker_counts else {})}
     r = {"machine": machine(), "git_commit": git_commit(), "command": "python -m bench.pipeline_speed "
          + " ".join(sys.argv[1:] if argv is None else argv), "clips": list(clips), "frames_per_clip": a.frames,
          "rounds": a.rounds, "texture_every": TEXTURE_EVERY, "per_round_fps_mean_over_clips": per_round,

@@ -20,7 +20,9 @@ ridge decide *which* shapes, not *how much*: a lip roll moves only a few points 
 **The person's face** delta (68, 2) (head x, y, model units) is what differs from the template at rest:
 the median over the window of each frame's residual once its expression is removed. An expression the
 person never relaxes in the window (its 10th percentile weight) is taken as part of the face, as the
-rule takes a percentile for its neutral levels. It is recomputed every ``refresh`` frames.
+rule takes a percentile for its neutral levels. It is recomputed every ``refresh`` frames. It has no
+depth: a person's face learned near frontal and then held turned away reads small false weights
+(studio person 12 at rest: the largest weight 0.03 at 20 degrees of yaw, 0.13 at 35, mouthRight).
 
 Measured (docs/expression_fit.md): on held-out studio persons the expression MAE over all 17 studio
 channels is about half the rule's; on the real clips the rule follows dlib's eye, mouth and brow signals
@@ -87,7 +89,7 @@ class LandmarkFit:
     """Running fit: ``update(points (68, 2), t seconds) -> (K,) float32`` in the order :attr:`names`
     (the topology's ``arkit_names``). Time going backwards starts afresh, as does :meth:`reset`."""
 
-    def __init__(self, topology: Topology, window_s: float = 30.0, capacity: int = 1024, refresh: int = 5,
+    def __init__(self, topology: Topology, window_s: float = 30.0, capacity: int = 2048, refresh: int = 5,
                  kappa: float = NOISE_K) -> None:
         template = arkit_template(topology)
         if template is None:
@@ -135,7 +137,7 @@ class LandmarkFit:
 
     def update(self, points: np.ndarray, t: float) -> np.ndarray:
         d = np.asarray(points, np.float64)
-        if d.shape != (68, 2) or not np.isfinite(d).all():
+        if d.shape != (68, 2) or not np.isfinite(d).all() or not np.isfinite(t):
             return np.zeros(len(self.names), np.float32)
         if t < self._t_last:
             self.reset()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -42,7 +43,9 @@ class TextureWorker:
         self._closed = False
         self.decoded = 0  # textures finished
         self.replaced = 0  # requests overwritten by a newer one before the worker took them
-        self.errors: list[str] = []
+        self.failures = 0  # decodes that raised since the last good one (the owner decides what to do)
+        self.last_error: BaseException | None = None
+        self.errors: deque[str] = deque(maxlen=20)  # the newest failures' messages
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -74,7 +77,7 @@ class TextureWorker:
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread (a pending request is dropped)."""
         with self._cv:
-            self._closed, self._job = True, None
+            self._closed, self._job, self._done = True, None, None
             self._cv.notify_all()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)
@@ -95,12 +98,16 @@ class TextureWorker:
             try:
                 with torch.no_grad():
                     tex = self._decode(z, view)
-            except Exception as e:  # a failed decode keeps the last texture; the tracker goes on
+            except Exception as e:  # a failed decode keeps the last texture; the owner sees ``failures``
                 msg = f"texture decode failed: {type(e).__name__}: {e}"
-                log.warning(msg)
+                if self.failures == 0:
+                    log.warning(msg)
                 self.errors.append(msg)
+                self.last_error = e
+                self.failures += 1
             with self._cv:
                 if tex is not None:
+                    self.failures = 0
                     tex = np.asarray(tex)
                     tex.setflags(write=False)
                     self._done = (gen, index, tex)

@@ -202,8 +202,9 @@ class Tracker:
                 return tr.fast.texture(z.to(tr.device), view.to(tr.device))[0].cpu().numpy()
 
             self._worker = TextureWorker(decode)
-            weakref.finalize(self, self._worker.close, 1.0)
+            self._worker_finalizer = weakref.finalize(self, self._worker.close, 1.0)
         elif not on and self._worker is not None:
+            self._worker_finalizer.detach()
             self._worker.close()
             self._worker = None
 
@@ -353,6 +354,9 @@ class Tracker:
             if self.layer is not None:
                 self.layer.reset()
             return FrameResult(p.index, ts, False, "no face in view", p.n_faces, timings=p.timings)
+        if self._worker is not None and self._worker.failures:  # the worker's decode raised: not again
+            with self._lock:
+                self._worker_failed(self._worker)
         x, K = p.x.to(self.device), p.K.to(self.device)  # the device may have changed since prepare (CUDA fell back)
         with self._lock:
             fresh = self._texture is None or self._texture_age + 1 >= self.texture_every
@@ -400,6 +404,19 @@ class Tracker:
             texture, lm, np.asarray(face.points, np.float32), {**p.timings, **ms},
             expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=own,
         )
+
+    def _worker_failed(self, worker: TextureWorker) -> None:
+        """The texture worker's decode raised: the texture is decoded in :meth:`track` again (on the CPU
+        when CUDA ran out of memory), and ``notice`` says why; the frame keeps the last texture. -> None"""
+        err = worker.last_error
+        self.set_texture_async(False)
+        if isinstance(err, torch.cuda.OutOfMemoryError):
+            self.fall_back_to_cpu("CUDA ran out of memory decoding the texture")
+        else:
+            self.notice = (f"the texture worker failed ({type(err).__name__}: {err}); "
+                           "the texture is decoded in the tracking thread")
+            log.warning(self.notice)
+        return None
 
     def _adopt_texture(self, worker: TextureWorker) -> None:
         """Take the worker's newest texture if it is of this generation and newer than the one in use."""

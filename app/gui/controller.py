@@ -91,6 +91,10 @@ class Controller(QObject):
         ctl.layer.setChecked(bool(st.get("expression_layer")))
         source = st.get("expression_source") if st.get("expression_source") in ("landmarks", "fit") else "landmarks"
         ctl.select(ctl.expressions, source)
+        head = self.s.pipeline.tracker.expression_source == "head"  # --expressions head: not a saved choice
+        ctl.expressions.setEnabled(not head)
+        if head:
+            ctl.expressions.setToolTip("--expressions head: the avatar's encoder names the expressions")
         ctl.mirror.setChecked(st.get("mirror"))
         ctl.loop.setChecked(st.get("loop_video"))
         for k, cb in ctl.overlay.items():
@@ -104,7 +108,7 @@ class Controller(QObject):
         self.s.set_smoothing(st.get("smoothing"))
         self.s.set_guide(self.guide_spec)
         self.s.set_expression_layer(bool(st.get("expression_layer")))
-        if self.s.pipeline.tracker.expression_source != "head":  # --expressions head: not a saved choice
+        if not head:
             self.s.set_expression_source(source)
         self.on_options()
         geo = st.raw("window/geometry")

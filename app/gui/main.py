@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 GIL_SWITCH_S = 0.001
 
 
+def saved_source(settings) -> str:
+    """The saved expressions choice, ``landmarks`` when it is not one this version knows (hand-edited, or
+    written by another version)."""
+    v = settings.get("expression_source")
+    return v if v in ("landmarks", "fit") else "landmarks"
+
+
 def create_window(args: argparse.Namespace, settings: Settings | None = None, store: ProfileStore | None = None,
                   cameras: list[int] | None = None, source: FrameSource | None = None,
                   source_spec: SourceSpec | None = None, source_factory=None) -> MainWindow:
@@ -58,8 +65,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
-                          expression_source=(getattr(args, "expressions", None)
-                                             or str(settings.get("expression_source"))),
+                          expression_source=getattr(args, "expressions", None) or saved_source(settings),
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,

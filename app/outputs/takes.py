@@ -213,16 +213,20 @@ class TakeRecorder:
         rows, n = self._rows, len(self._rows)
         first = next((r for r in rows if r[2]), None)
         Z = len(first[3]) if first is not None and first[3] is not None else 0
-        names = first[7] if first is not None else ()
+        # every name seen in the take, in first-seen order: the expression source may change mid-take
+        # (the window's expressions choice, an avatar swap), and each row is written by name
+        names = tuple(dict.fromkeys(nm for r in rows if r[2] and r[6] is not None for nm in r[7]))
+        col = {nm: j for j, nm in enumerate(names)}
         z = np.full((n, Z), np.nan, np.float32)
         H = np.full((n, 6), np.nan, np.float32)
         L = np.full((n, 68, 2), np.nan, np.float32)
         E = np.zeros((n, len(names)), np.float32)
         G = np.zeros((n, 2, 2), np.float32)
-        for i, (_, _, found, zz, h, lm, ex, _, gz, _) in enumerate(rows):
+        for i, (_, _, found, zz, h, lm, ex, ex_names, gz, _) in enumerate(rows):
             if found:
                 z[i], H[i], L[i] = zz, h, lm
-                E[i] = ex if ex is not None else 0.0
+                if ex is not None:
+                    E[i, [col[nm] for nm in ex_names]] = ex
                 G[i] = gz if gz is not None else 0.0
         part = self.path / (NPZ + ".part")
         with open(part, "wb") as f:

@@ -132,3 +132,30 @@ def test_disk_full_at_the_end_keeps_the_finished_part(tmp_path):
     assert rows[0] == GOLDEN_HEADER and len(rows) == 7  # every finished frame kept
     assert (info.path / "avatar.mp4").exists()
     assert list_takes(tmp_path)[0].error == info.error
+
+
+def test_a_take_whose_expression_names_change_midway_keeps_every_weight_by_name(tmp_path):
+    """The window's expressions choice (rule -> fitted shapes) or an avatar swap can change the names
+    mid-take: the NPZ holds the union of the names, each frame's weights under its own names."""
+    from models.landmark_fit import LandmarkFit
+    from models.topology import load_topology
+
+    fit_names = LandmarkFit(load_topology("head_v1")).names
+    import dataclasses
+
+    pk = packets(8, lost=())
+    rng = np.random.default_rng(3)
+    for i in range(4, 8):
+        r = dataclasses.replace(pk[i].result, expressions=rng.uniform(0, 1, len(fit_names)).astype(np.float32),
+                                expression_names=fit_names)
+        pk[i] = dataclasses.replace(pk[i], result=r)
+    info = record(tmp_path, pk)
+    assert info.error == ""
+    d = np.load(info.path / "take.npz")
+    names = [str(n) for n in d["expression_names"]]
+    assert names[:len(NAMES)] == list(NAMES) and set(fit_names) <= set(names)
+    for i, p in enumerate(pk):
+        for k, n in enumerate(p.result.expression_names):
+            assert d["expressions"][i, names.index(n)] == pytest.approx(p.result.expressions[k])
+    only_fit = [names.index(n) for n in fit_names if n not in NAMES]
+    assert not d["expressions"][:4, only_fit].any()  # the rule's frames have no weight for the fit's extra names

@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
+# One OpenBLAS thread, set before numpy loads it: the app runs its own threads (capture, tracking, the
+# texture worker, the GUI) on few cores, and OpenBLAS's pool spinning beside them halved the window's
+# frame rate with the landmark fit on (liveportrait_d9 under Xvfb, 2-core VM: 6.9 -> 13.2 FPS;
+# docs/speed.md). torch keeps its own thread settings (--threads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 NO_DISPLAY = (
     "launcher.py: no display found (DISPLAY / WAYLAND_DISPLAY are not set), so the window cannot open.\n"
     "  - on a desktop, start it from the desktop session;\n"

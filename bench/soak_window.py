@@ -13,11 +13,14 @@ line has them over the whole run after the first ``--warmup`` seconds. Ends by i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as launcher.py (the window it measures): before numpy loads
+
+import numpy as np  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,12 @@ the offscreen platform it renders the window.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as launcher.py: before numpy loads OpenBLAS
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,6 @@ import copy
 import logging
 import threading
 import time
-import weakref
 
 import numpy as np
 import torch
@@ -33,8 +32,8 @@ from .gaze import LOOK_NAMES, EyeWarp, IrisGaze, arkit_look
 from .landmark_expressions import LandmarkExpressions
 from .landmark_fit import LandmarkFit, has_arkit
 from .landmark_identity import LandmarkIdentity
-from .texture_worker import TextureWorker
 from .topology import canonical_landmarks_2d
+from .tracker_texture import TrackerTexture
 
 log = logging.getLogger(__name__)
 EXPRESSION_SOURCES = ("landmarks", "fit", "head")
@@ -60,7 +59,7 @@ def to_tensor_image(crop_bgr: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float().div_(255.0)
 
 
-class Tracker:
+class Tracker(TrackerTexture):
     """Track one face per frame with an avatar bundle.
 
     ``detector`` is a :class:`models.landmark_tracking.TrackingLandmarks` (default: dlib in tracking
@@ -135,7 +134,7 @@ class Tracker:
         self._texture_age = 0
         self._texture_gen = 0  # bumped when the texture is invalidated: the worker's older answers are dropped
         self._texture_index = -1  # frame index of the texture in use (async: the frame it was asked for)
-        self._worker: TextureWorker | None = None
+        self._worker = None  # the texture worker (models.tracker_texture)
         self.infer_backend = infer_backend
         # reads bundle.i2znet / dam / color at every call: follows load_adapted (see fast_infer)
         self.fast = FastInfer(self.bundle, infer_backend, self.device)
@@ -189,25 +188,6 @@ class Tracker:
         """Back to the weights the tracker was created with."""
         self.load_adapted(self._base)
 
-    def set_texture_async(self, on: bool) -> None:
-        """Decode the texture on a worker thread (``texture_async`` of the constructor), or in
-        :meth:`track` again, from the next frame."""
-        if on and self._worker is None:
-            ref = weakref.ref(self)  # the worker must not keep the tracker alive
-
-            def decode(z: torch.Tensor, view: torch.Tensor):
-                tr = ref()
-                if tr is None:
-                    return None
-                return tr.fast.texture(z.to(tr.device), view.to(tr.device))[0].cpu().numpy()
-
-            self._worker = TextureWorker(decode)
-            self._worker_finalizer = weakref.finalize(self, self._worker.close, 1.0)
-        elif not on and self._worker is not None:
-            self._worker_finalizer.detach()
-            self._worker.close()
-            self._worker = None
-
     def set_expression_source(self, source: str) -> None:
         """Where FrameResult.expressions come from (``landmarks`` | ``fit`` | ``head``, see the constructor),
         from the next frame; the fit starts afresh. Raises ValueError for an unknown source."""
@@ -226,22 +206,6 @@ class Tracker:
             return "fit"
         head = self.expression_source == "head" and self.bundle.i2znet.head_e is not None
         return "head" if head else "landmarks"
-
-    @property
-    def texture_async(self) -> bool:
-        return self._worker is not None
-
-    def wait_texture(self, timeout: float | None = None) -> bool:
-        """Wait until the texture worker has nothing left to decode (tests, benchmarks). -> idle"""
-        return True if self._worker is None else self._worker.wait_idle(timeout)
-
-    def close(self) -> None:
-        """Stop the texture worker (the tracker still tracks, decoding the texture in :meth:`track`)."""
-        self.set_texture_async(False)
-
-    def _invalidate_texture(self) -> None:
-        self._texture = None
-        self._texture_gen += 1
 
     def set_gaze(self, on: bool) -> None:
         """Estimate the gaze and move the avatar's irises (:mod:`models.gaze`), or not, from the next frame."""
@@ -404,54 +368,6 @@ class Tracker:
             texture, lm, np.asarray(face.points, np.float32), {**p.timings, **ms},
             expressions=expressions, expression_names=names, gaze=gaze, model_landmarks=own,
         )
-
-    def _worker_failed(self, worker: TextureWorker) -> None:
-        """The texture worker's decode raised: the texture is decoded in :meth:`track` again (on the CPU
-        when CUDA ran out of memory), and ``notice`` says why; the frame keeps the last texture. -> None"""
-        err = worker.last_error
-        self.set_texture_async(False)
-        if isinstance(err, torch.cuda.OutOfMemoryError):
-            self.fall_back_to_cpu("CUDA ran out of memory decoding the texture")
-        else:
-            self.notice = (f"the texture worker failed ({type(err).__name__}: {err}); "
-                           "the texture is decoded in the tracking thread")
-            log.warning(self.notice)
-        return None
-
-    def _adopt_texture(self, worker: TextureWorker) -> None:
-        """Take the worker's newest texture if it is of this generation and newer than the one in use."""
-        got = worker.latest()
-        if got is not None and got[0] == self._texture_gen and got[1] > self._texture_index:
-            self._texture_index, self._texture = got[1], got[2]
-
-    def _eye_warper(self, T: int) -> EyeWarp | None:
-        """The avatar's :class:`EyeWarp` for T x T textures (built once); None where the topology has no
-        usable eyes (the tiny test mesh)."""
-        if self._eye_warp is None or (self._eye_warp and self._eye_warp.T != T):
-            try:
-                self._eye_warp = EyeWarp(self.bundle.topology, T)
-            except ValueError as e:
-                log.info("the avatar's eyes cannot follow the gaze: %s", e)
-                self._eye_warp = False
-        return self._eye_warp or None
-
-    GAZE_STEP = 0.02  # radians (1.1 deg, below the estimate's error): a smaller change reuses the last texture
-
-    def _look(self, texture: np.ndarray, gaze: np.ndarray) -> np.ndarray:
-        """The avatar's texture (3, T, T) with its irises moved to ``gaze`` (read-only). The same array
-        while neither the texture nor the gaze (in GAZE_STEP) changed, so the renderer uploads nothing."""
-        step = tuple(np.round(np.asarray(gaze, np.float64) / self.GAZE_STEP).astype(int).ravel())
-        if not any(step):
-            return texture
-        if self._looked is not None and self._looked[0] is texture and self._looked[1] == step:
-            return self._looked[2]
-        warp = self._eye_warper(texture.shape[-1])
-        if warp is None:
-            return texture
-        out = warp.apply(texture, np.array(step, np.float64).reshape(2, 2) * self.GAZE_STEP)
-        out.setflags(write=False)
-        self._looked = (texture, step, out)
-        return out
 
     def fall_back_to_cpu(self, why: str) -> None:
         """Move every model to the CPU after a CUDA error or out-of-memory; ``notice`` says why."""

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "in the window the choice is saved like the Input panel's")
     p.add_argument("--sync-texture", action="store_true",
                    help="decode the texture in the tracking thread instead of a worker thread beside it "
-                        "(models.texture_worker; the worker gave 1.2-1.3x the tracker's capacity, docs/speed.md)")
+                        "(models.texture_worker; the worker gave 1.10-1.14x the tracker's capacity, docs/speed.md)")
     p.add_argument("--calib-in-thread", action="store_true",
                    help="adapt in a thread of the app instead of a child process (for comparison: the thread "
                         "shares the GIL with the GUI and the tracker)")

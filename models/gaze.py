@@ -199,6 +199,8 @@ class EyeWarp:
         P = (topology.vertices[topology.faces[face[ok]]] * bary[ok][..., None]).sum(1)  # (N, 3) template
         L = topology.vertices[topology.landmark_ids]  # (68, 3)
         self.T = int(T)
+        self._src_of: np.ndarray | None = None  # the texture whose (T, T, 3) copy _src is (see _hwc)
+        self._src: np.ndarray | None = None
         self.eyes = []
         for a, b in EYES:
             poly = L[a:b, :2].astype(np.float64)
@@ -242,7 +244,7 @@ class EyeWarp:
     def _hwc(self, texture: np.ndarray, chw: bool) -> np.ndarray:
         """The texture as a contiguous (T, T, 3) float32 array, kept for the same (read-only) texture object:
         only the gaze changes between most calls, and the transposed copy is most of a call's cost."""
-        if getattr(self, "_src_of", None) is texture and not texture.flags.writeable:
+        if self._src_of is texture and not texture.flags.writeable:
             return self._src
         src = np.ascontiguousarray(np.moveaxis(texture, 0, -1) if chw else texture, dtype=np.float32)
         self._src_of, self._src = texture, src

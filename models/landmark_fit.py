@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .face_signals import second_difference_sigma
 from .landmark_expressions import NOISE_K
 from .topology import Topology, arkit_template
 
@@ -95,9 +96,8 @@ class LandmarkFit:
         if template is None:
             raise ValueError(f"topology {topology.name!r} has no ARKit shapes (arkit_blendshapes)")
         ex, ids = template.extras, template.landmark_ids
-        topology = template
         self.names: tuple[str, ...] = tuple(str(n) for n in ex["arkit_names"])
-        self.N0 = topology.vertices[ids].astype(np.float64)  # (68, 3)
+        self.N0 = template.vertices[ids].astype(np.float64)  # (68, 3)
         self.D = np.asarray(ex["arkit_blendshapes"], np.float64)[:, ids]  # (K, 68, 3)
         self.Dxy = self.D[..., :2].reshape(len(self.names), -1)  # (K, 136) head x, y
         rw = np.ones(68)
@@ -160,7 +160,7 @@ class LandmarkFit:
         Dt = self._d[keep][order]
         if len(Dt) >= 8:
             d2 = Dt[2:] - 2 * Dt[1:-1] + Dt[:-2]
-            self.sigma = float(1.4826 * np.median(np.abs(d2)) / np.sqrt(6.0))
+            self.sigma = float(second_difference_sigma(d2))
         W = self._W[keep]
         floor = np.percentile(W, FLOOR, axis=0)  # (K,)
         faces = self._q[keep] - (W - floor) @ self.Dxy  # (M, 136): each frame's face, its expression removed

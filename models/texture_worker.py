@@ -65,10 +65,6 @@ class TextureWorker:
         with self._cv:
             return self._done
 
-    def idle(self) -> bool:
-        with self._cv:
-            return self._job is None and not self._busy
-
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until no request is pending or running (tests, benchmarks). -> idle"""
         with self._cv:

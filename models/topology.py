@@ -265,6 +265,10 @@ def load_topology(name: str) -> Topology:
     return Topology.load(path)
 
 
+def _has_arkit_extras(topology: Topology) -> bool:
+    return "arkit_blendshapes" in topology.extras and "arkit_names" in topology.extras
+
+
 @functools.lru_cache(maxsize=4)
 def arkit_asset(name: str, digest: str) -> Topology | None:
     """The template asset ``name`` if its digest is ``digest`` and it has ARKit shapes, else None (cached)."""
@@ -272,10 +276,7 @@ def arkit_asset(name: str, digest: str) -> Topology | None:
         asset = load_topology(name)
     except (TopologyError, FileNotFoundError, OSError):
         return None
-    ex = asset.extras
-    if asset.digest() != digest or "arkit_blendshapes" not in ex or "arkit_names" not in ex:
-        return None
-    return asset
+    return asset if asset.digest() == digest and _has_arkit_extras(asset) else None
 
 
 def arkit_template(topology: Topology) -> Topology | None:
@@ -283,6 +284,6 @@ def arkit_template(topology: Topology) -> Topology | None:
     ``arkit_blendshapes`` (K, V, 3), ``arkit_names`` (K,)), or None when there is no such asset with the
     same digest (a test mesh, an older asset, another topology). A bundle stores its topology without
     the extras; the asset is read once per process."""
-    if "arkit_blendshapes" in topology.extras and "arkit_names" in topology.extras:
+    if _has_arkit_extras(topology):
         return topology
     return arkit_asset(topology.name, topology.digest())

@@ -69,7 +69,7 @@ class TrackerTexture:
 
     def _worker_failed(self, worker: TextureWorker) -> None:
         """The texture worker's decode raised: the texture is decoded in :meth:`track` again (on the CPU
-        when CUDA ran out of memory), and ``notice`` says why; the frame keeps the last texture. -> None"""
+        when CUDA ran out of memory), and ``notice`` says why; the frame keeps the last texture."""
         err = worker.last_error
         self.set_texture_async(False)
         if isinstance(err, torch.cuda.OutOfMemoryError):
@@ -78,7 +78,6 @@ class TrackerTexture:
             self.notice = (f"the texture worker failed ({type(err).__name__}: {err}); "
                            "the texture is decoded in the tracking thread")
             log.warning(self.notice)
-        return None
 
     def _adopt_texture(self, worker: TextureWorker) -> None:
         """Take the worker's newest texture if it is of this generation and newer than the one in use."""

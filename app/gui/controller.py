@@ -89,7 +89,7 @@ class Controller(QObject):
         self.guide_spec = self._valid_guide(st.get("guide"))
         ctl.guide.setChecked(self.guide_spec != "none")
         ctl.layer.setChecked(bool(st.get("expression_layer")))
-        source = st.get("expression_source") if st.get("expression_source") in ("landmarks", "fit") else "landmarks"
+        source = st.expression_source()
         ctl.select(ctl.expressions, source)
         head = self.s.pipeline.tracker.expression_source == "head"  # --expressions head: not a saved choice
         ctl.expressions.setEnabled(not head)

@@ -18,20 +18,13 @@ from ..pipeline.setup import build_tracker, resolve_source
 from ..sources import FrameSource, SourceSpec
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 from .session import Session
-from .settings import Settings
+from .settings import SAVED_EXPRESSION_SOURCES, Settings
 from .window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
 GIL_SWITCH_S = 0.001
-
-
-def saved_source(settings) -> str:
-    """The saved expressions choice, ``landmarks`` when it is not one this version knows (hand-edited, or
-    written by another version)."""
-    v = settings.get("expression_source")
-    return v if v in ("landmarks", "fit") else "landmarks"
 
 
 def create_window(args: argparse.Namespace, settings: Settings | None = None, store: ProfileStore | None = None,
@@ -52,7 +45,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             raise SystemExit(f"--guide: {e}") from None
     if getattr(args, "no_expression_layer", False):
         settings.set("expression_layer", False)
-    if getattr(args, "expressions", None) in ("landmarks", "fit"):
+    if getattr(args, "expressions", None) in SAVED_EXPRESSION_SOURCES:
         settings.set("expression_source", args.expressions)
     store = store or ProfileStore()
     note = ""
@@ -65,7 +58,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
     setup = build_tracker(args.bundle, device, args.landmarks, source_spec.kind, args.model_profile,
                           texture_every=args.texture_every, gaze=not getattr(args, "no_gaze", False),
                           texture_async=not getattr(args, "sync_texture", False),
-                          expression_source=getattr(args, "expressions", None) or saved_source(settings),
+                          expression_source=getattr(args, "expressions", None) or settings.expression_source(),
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,

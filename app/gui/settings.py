@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+SAVED_EXPRESSION_SOURCES = ("landmarks", "fit")  # the window's expressions choice ("head": command line only)
+
+
 class Settings:
     """Typed access to QSettings; unknown keys raise KeyError (typos fail loudly)."""
 
@@ -69,6 +72,12 @@ class Settings:
         if key not in DEFAULTS:
             raise KeyError(key)
         self.q.setValue(key, value)
+
+    def expression_source(self) -> str:
+        """The saved expressions choice; ``landmarks`` when it is not one this version knows (hand-edited,
+        or written by another version)."""
+        v = self.get("expression_source")
+        return v if v in SAVED_EXPRESSION_SOURCES else "landmarks"
 
     def raw(self, key: str) -> Any:
         """Untyped values (window geometry/state bytes)."""

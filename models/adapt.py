@@ -205,6 +205,18 @@ def _pair_starts(valid: np.ndarray, window: int = 2) -> np.ndarray:
     return np.where(ok)[0]
 
 
+def holdout_split(valid: np.ndarray, holdout: float) -> int:
+    """First frame of the held-back part: the last ``holdout`` fraction of the recording; when
+    that part holds no frame pair with a face (the face left the view or the detector missed at
+    the end of the recording), it moves earlier to hold ``holdout`` of the usable pairs (at least
+    one), so there is still something to check the adapted model on. valid (N,) bool."""
+    n_train = int(round(len(valid) * (1 - holdout)))
+    starts = _pair_starts(valid)
+    if len(starts) == 0 or (starts >= n_train).any():
+        return n_train
+    return int(starts[-max(1, int(round(len(starts) * holdout)))])
+
+
 @torch.no_grad()
 def _pair_means(model: _DAModel, rec: Recording, starts: np.ndarray, batch: int = 16) -> dict[str, float]:
     """Mean of each loss term (da, cftc, motc, flrc) over the consecutive pairs ``starts``."""
@@ -291,7 +303,7 @@ def adapt(i2znet: I2ZNet, color: ColorCorrection, dam: DeepAppearanceModel, topo
         m.requires_grad_(False)
     model = _DAModel(enc, col, dec, topology, cfg)
     rec = Recording(recording.crops.to(dev), recording.keypoints.to(dev).float(), recording.valid.to(dev))
-    n_train = int(round(len(rec) * (1 - cfg.holdout)))
+    n_train = holdout_split(rec.valid.cpu().numpy(), cfg.holdout)
     train, held = rec.subset(slice(0, n_train)), rec.subset(slice(n_train, None))
     valid = train.valid.cpu().numpy()
     L = cfg.window if cfg.temporal_weight > 0 else 2  # without L_TEMP: the paper's pairs

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models import bundle as B
-from models.adapt import AdaptConfig, Recording, _DAModel, adapt, evaluate, verdict
+from models.adapt import AdaptConfig, Recording, _DAModel, adapt, evaluate, holdout_split, verdict
 from models.config import profile
 from models.topology import canonical_landmarks_2d
 
@@ -257,3 +257,25 @@ def test_verdict_landmark_branch_rejects_more_than_the_allowed_worsening():
     assert not ok and "did not improve enough" in reason and "needs 1 %" in reason
     ok, reason = verdict(before, {"da": float("nan"), "landmark_error": 1.0}, cfg)
     assert not ok and reason.startswith("no held-back frame pair")
+
+
+def test_holdout_split_keeps_pairs_with_a_face_when_the_recording_ends_without_one():
+    """The default split is the last 20 % of frames; when that part has no pair with a face (as in
+    a 10-frame recording whose last two frames had no detection), the split moves earlier so the
+    held-back part holds 20 % of the usable pairs (at least one), and training keeps the rest."""
+    valid = np.ones(10, bool)
+    assert holdout_split(valid, 0.2) == 8  # the plain split: frames 8, 9 hold one pair
+    valid[8:] = False
+    n = holdout_split(valid, 0.2)
+    starts = [t for t in range(9) if valid[t] and valid[t + 1]]  # 0..6
+    held = [t for t in starts if t >= n]
+    assert n == 6 and held == [6], (n, held)  # round(7 * 0.2) = 1 pair kept back
+    assert any(t + 1 < n for t in starts)  # training still has pairs
+    valid[:] = False
+    assert holdout_split(valid, 0.2) == 8  # no pair at all: the plain split, the verdict says why
+    long = np.ones(100, bool)
+    long[81:] = False  # frame 80 alone in the plain held-back part: no pair
+    n = holdout_split(long, 0.2)
+    assert sum(1 for t in range(80) if t >= n) == round(80 * 0.2)
+    long[81] = True  # one pair (80, 81) there: the plain split stands
+    assert holdout_split(long, 0.2) == 80

@@ -13,7 +13,10 @@ as it can (no camera, no waiting), so the frame rate is the tracker's capacity. 
 - ``--render`` adds the window's per-frame drawing (camera overlay and avatar view through
   ``app.pipeline.drawing.FrameDrawer``, in the caller's thread, as ``--render-in-thread`` does);
 - ``--texture-async`` adds every variant again with the texture decoded on a worker thread
-  (``Tracker(texture_async=True)``, :mod:`models.texture_worker`; labels get ``+ async texture``).
+  (``Tracker(texture_async=True)``, :mod:`models.texture_worker`; labels get ``+ async texture``);
+- ``--redetect near whole``: the scheduled face check near the track with the whole-frame scan on a
+  worker (:mod:`models.face_search`, the default) or on the whole frame in the tracking thread (the
+  code before; labels get ``+ whole-frame check``). Frame-time p99 and max show the spike.
 
 The texture is decoded every ``TEXTURE_EVERY`` frames, as in the app. Rounds rotate the variant
 order, and every variant runs every clip in every round; the ratios against ``onnx sequential`` are
@@ -35,13 +38,15 @@ import numpy as np
 import torch
 
 from models import bundle as B
+from models.landmark_tracking import TrackingLandmarks
+from models.landmarks import make_detector
 from models.tracker import Tracker
 from models.two_stage import TwoStage
 
 from .common import git_commit, machine, md_table, run_dir, write_json
 from .expression_tracking import read_frames
 
-STAGES = ("detect", "crop", "encoder", "decoder", "colour", "render")
+STAGES = ("detect", "crop", "encoder", "decoder", "colour", "render", "frame")
 
 
 def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, drawer=None) -> dict:
@@ -68,8 +73,10 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
     t0 = time.perf_counter()
     if mode == "sequential":
         for i, f in enumerate(frames):
+            t = time.perf_counter()
             r = tracker.track(f, i / fps)
             draw(r, f)
+            timings["frame"].append(1e3 * (time.perf_counter() - t))
             results.append(r)
     else:
         two = TwoStage(tracker)
@@ -87,7 +94,7 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
     tracker.wait_texture(10.0)  # the last texture decode is part of the run (texture_async)
     seconds = time.perf_counter() - t0
     for r in results:
-        for k in STAGES[:-1]:
+        for k in STAGES[:-2]:
             if k in r.timings:
                 timings[k].append(r.timings[k])
     lm = np.stack([r.landmarks if r.found else np.full((68, 2), np.nan, np.float32) for r in results])
@@ -97,8 +104,14 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
     return {"fps": len(frames) / seconds, "timings": timings, "landmarks": lm, "textures": textures}
 
 
+_QUANTS = {s: ("p50", "p95", "p99", "max") if s in ("detect", "frame") else ("p50", "p95") for s in STAGES}
+
+
 def _pct(v: list[float]) -> dict:
-    return {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))} if v else {}
+    if not v:
+        return {}
+    return {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95)),
+            "p99": float(np.percentile(v, 99)), "max": float(np.max(v))}
 
 
 def parse(argv):
@@ -111,6 +124,8 @@ def parse(argv):
     p.add_argument("--render", action="store_true", help="also the window's drawing per frame")
     p.add_argument("--texture-async", action="store_true", help="also each variant with the texture on a worker thread")
     p.add_argument("--modes", nargs="+", default=["sequential", "two-stage"], choices=["sequential", "two-stage"])
+    p.add_argument("--redetect", nargs="+", default=["near"], choices=["near", "whole"],
+                   help="the scheduled face check: near the track + whole-frame scan on a worker, or whole frame in-thread")
     p.add_argument("--out", default=None)
     return p.parse_args(argv)
 
@@ -130,16 +145,21 @@ def main(argv: list[str] | None = None) -> int:
     trackers = {}
     for be in a.backends:
         for tex in texs:
-            trackers[be, tex] = Tracker(bundle, "cpu", texture_every=TEXTURE_EVERY, infer_backend=be, texture_async=tex)
-            trackers[be, tex].warm_up()
+            for rdt in a.redetect:
+                det = TrackingLandmarks(make_detector("dlib"), near_redetect=rdt == "near")
+                trackers[be, tex, rdt] = Tracker(bundle, "cpu", det, texture_every=TEXTURE_EVERY, infer_backend=be,
+                                                 texture_async=tex)
+                trackers[be, tex, rdt].warm_up()
     drawer = None
     if a.render:
         from app.pipeline.drawing import FrameDrawer
 
         drawer = FrameDrawer(bundle.topology)
     renders = [False, True] if a.render else [False]
-    variants = [(be, mode, rd, tex) for be in a.backends for mode in a.modes for rd in renders for tex in texs]
-    label = {v: f"{v[0]} {v[1]}{' + render' if v[2] else ''}{' + async texture' if v[3] else ''}" for v in variants}
+    variants = [(be, mode, rd, tex, rdt) for be in a.backends for mode in a.modes for rd in renders for tex in texs
+                for rdt in a.redetect]
+    label = {v: f"{v[0]} {v[1]}{' + render' if v[2] else ''}{' + async texture' if v[3] else ''}"
+                f"{' + whole-frame check' if v[4] == 'whole' else ''}" for v in variants}
     out = run_dir(a.out, "pipeline_speed")
     per_round: list[dict] = []
     stage_times: dict[str, dict[str, list[float]]] = {label[v]: {k: [] for k in STAGES} for v in variants}
@@ -152,14 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         for frames, fps in clips.values():
             ref = {}
             for v in order:
-                be, mode, rd, tex = v
-                res = run_variant(trackers[be, tex], frames, fps, mode, drawer if rd else None)
+                be, mode, rd, tex, rdt = v
+                res = run_variant(trackers[be, tex, rdt], frames, fps, mode, drawer if rd else None)
                 fps_round[label[v]].append(res["fps"])
                 for k, n in res["textures"].items():
                     worker_counts[label[v]][k] += n
                 for k in STAGES:
                     stage_times[label[v]][k] += res["timings"][k]
-                key = (be, rd)
+                key = (be, rd, rdt)
                 if key in ref:  # the two modes must give the same answers (found or not, and where)
                     got, want = res["landmarks"], ref[key]
                     if not np.array_equal(np.isfinite(got), np.isfinite(want)):
@@ -171,11 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         per_round.append({k: float(np.mean(v)) for k, v in fps_round.items()})
         print(f"[pipeline_speed] round {rnd + 1}/{a.rounds}: "
               + ", ".join(f"{k} {v:.1f}" for k, v in per_round[-1].items()), flush=True)
-    base = label[(a.backends[0], a.modes[0], False, False)]
+    base = label[(a.backends[0], a.modes[0], False, False, a.redetect[0])]
     summary = {}
     for v in variants:
         k = label[v]
-        base_k = label[(v[0], a.modes[0], v[2], False)]  # the same backend and drawing, before the split
+        base_k = label[(v[0], a.modes[0], v[2], False, v[4])]  # the same backend and drawing, before the split
         summary[k] = {"fps_median": float(np.median([r[k] for r in per_round])),
                       "ratio_vs_" + base: float(np.median([r[k] / r[base] for r in per_round])),
                       f"ratio_vs_{a.modes[0]}_same_backend_and_render":
@@ -190,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
          "seconds": round(time.time() - t_start, 1)}
     write_json(out / "results.json", r)
     rows = [[k, f"{s['fps_median']:.1f}", f"{s['ratio_vs_' + base]:.2f}",
-             *[f"{s['stages_ms'][st]['p50']:.1f} / {s['stages_ms'][st]['p95']:.1f}" if st in s["stages_ms"] else "-"
+             *[" / ".join(f"{s['stages_ms'][st][q]:.1f}" for q in _QUANTS[st]) if st in s["stages_ms"] else "-"
                for st in STAGES]] for k, s in summary.items()]
     md = (f"# Tracker capacity ({len(clips)} clips x {a.frames} frames, {a.rounds} rounds)\n\n"
           f"Command: `{r['command']}`; commit {r['git_commit']}; {r['seconds']} s; 1-min load average "
           f"{load_start[0]:.2f} at the start, {r['load_average_1_5_15']['end'][0]:.2f} at the end\n\n"
           + md_table(["variant", "FPS (median of rounds)", f"x {base}",
-                      *[f"{s} p50 / p95 ms" for s in STAGES]], rows)
+                      *[f"{s} {' / '.join(_QUANTS[s])} ms" for s in STAGES]], rows)
           + f"\n\nLargest landmark difference between the modes: {max_diff:.2g} px\n")
     (out / "results.md").write_text(md)
     print(md)

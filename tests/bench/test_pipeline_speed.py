@@ -30,3 +30,16 @@ def test_capacity_run_writes_both_modes_and_they_agree(clip_dir, tmp_path):
     # dlib finds the rendered actor, so the networks ran and the agreement above compares real answers
     assert all(v["stages_ms"]["encoder"]["p50"] > 0 for v in s.values())
     assert "torch two-stage" in (out / "results.md").read_text()
+
+
+def test_redetect_variants_are_labelled_and_report_the_frame_time_tail(clip_dir, tmp_path):
+    out = tmp_path / "out"
+    rc = pipeline_speed.main(["--videos", str(clip_dir), "--frames", "8", "--rounds", "1", "--backends", "torch",
+                              "--modes", "sequential", "--redetect", "near", "whole", "--out", str(out)])
+    assert rc == 0
+    s = json.loads((out / "results.json").read_text())["summary"]
+    assert set(s) == {"torch sequential", "torch sequential + whole-frame check"}
+    for v in s.values():
+        f = v["stages_ms"]["frame"]
+        assert 0 < f["p50"] <= f["p95"] <= f["p99"] <= f["max"]
+    assert "frame p50 / p95 / p99 / max ms" in (out / "results.md").read_text()

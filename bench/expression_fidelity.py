@@ -97,6 +97,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--guide", action="append", default=None,
                    help="the tracker's keypoint guidance (models.code_guide: none | eyes,brows | all | default); "
                         "repeat to run every bundle with each (labels get ' guide=SPEC')")
+    p.add_argument("--redetect", action="append", default=None, choices=["near", "whole"],
+                   help="the detector's check of a live track: near it (models.face_search, the default) or "
+                        "on the whole frame in the tracking thread (the code before); repeat for both "
+                        "(labels get ' redetect=...')")
     p.add_argument("--layer", action="append", default=None, choices=["on", "off"],
                    help="the tracker's expression layer (models.expression_layer: winks, wide eyes); "
                         "repeat for both (labels get ' layer=on|off')")
@@ -130,16 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     paths = a.bundle or [str(B.DEFAULT_BUNDLE)]
     guides, layers, sources = a.guide or ["default"], a.layer or ["on"], a.expressions or ["landmarks"]
+    redetects = a.redetect or ["near"]
 
-    def label(k: str, g: str, y: str, e: str) -> str:
+    def label(k: str, g: str, y: str, e: str, d: str) -> str:
         return (k + ("" if len(guides) == 1 else f" guide={g}") + ("" if len(layers) == 1 else f" layer={y}")
-                + ("" if len(sources) == 1 else f" expressions={e}"))
+                + ("" if len(sources) == 1 else f" expressions={e}")
+                + ("" if len(redetects) == 1 else f" redetect={d}"))
 
-    variants = {label(k, g, y, e): (v, g, y, e) for k, v in bundle_labels(paths).items() for g in guides
-                for y in layers for e in sources}
+    variants = {label(k, g, y, e, d): (v, g, y, e, d) for k, v in bundle_labels(paths).items() for g in guides
+                for y in layers for e in sources for d in redetects}
     loaded = {v: B.load(v) for v in paths}
-    bundles = {label: (loaded[v], {"guide": g, "expression_layer": y == "on", "expression_source": e})
-               for label, (v, g, y, e) in variants.items()}
+    bundles = {label: (loaded[v], {"guide": g, "expression_layer": y == "on", "expression_source": e, "redetect": d})
+               for label, (v, g, y, e, d) in variants.items()}
     out = run_dir(a.out, "expression_fidelity")
     vids = [] if a.no_real else sorted(Path(a.videos).glob("*.mp4"))
     if not vids and not a.no_real:
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
          "command": "python -m bench.expression_fidelity " + " ".join(map(shlex.quote, sys.argv[1:] if argv is None
                                                                           else argv)),
          "bundles": {label: v[0] for label, v in variants.items()}, "guides": guides, "layers": layers,
-         "expression_sources": sources,
+         "expression_sources": sources, "redetects": redetects,
          "videos": a.videos,
          "frames_per_video": frames_max or "all",
          "smoothing": a.smoothing,

@@ -98,13 +98,21 @@ def _stack(rows: list, n: int) -> np.ndarray | None:
 
 def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", detector=None,
                  smoothing: float = 0.5, keep_geometry: bool = False, guide: str | None = "default",
-                 expression_layer: bool = True, expression_source: str = "landmarks") -> Tracked:
+                 expression_layer: bool = True, expression_source: str = "landmarks",
+                 redetect: str = "near") -> Tracked:
     """Run the live :class:`models.tracker.Tracker` (its default detector unless given, its
     output filter at ``smoothing``) over consecutive frames at the video's time stamps. The
     texture is decoded once only: nothing here reads it. ``guide``: the tracker's keypoint guidance
     (:mod:`models.code_guide`; "default" = the tracker's default); ``expression_layer``: winks and
     wide eyes on G (:mod:`models.expression_layer`); ``expression_source``: where the named weights come
-    from (``landmarks`` | ``fit`` | ``head``, :class:`models.tracker.Tracker`)."""
+    from (``landmarks`` | ``fit`` | ``head``, :class:`models.tracker.Tracker`); ``redetect``: the default
+    detector's check of a live track near it (``near``, :mod:`models.face_search`) or on the whole
+    frame in the tracking thread (``whole``, the code before); ignored when ``detector`` is given."""
+    if detector is None and redetect == "whole":
+        from models.landmark_tracking import TrackingLandmarks
+        from models.landmarks import make_detector
+
+        detector = TrackingLandmarks(make_detector("dlib"), near_redetect=False)
     kw = {} if guide in (None, "default") else {"guide": guide}
     kw["expression_layer"], kw["expression_source"] = expression_layer, expression_source
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)

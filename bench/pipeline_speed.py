@@ -125,7 +125,8 @@ def parse(argv):
     p.add_argument("--texture-async", action="store_true", help="also each variant with the texture on a worker thread")
     p.add_argument("--modes", nargs="+", default=["sequential", "two-stage"], choices=["sequential", "two-stage"])
     p.add_argument("--redetect", nargs="+", default=["near"], choices=["near", "whole"],
-                   help="the scheduled face check: near the track + whole-frame scan on a worker, or whole frame in-thread")
+                   help="the scheduled face check: near the track + whole-frame scan on a worker, "
+                        "or the whole frame in the tracking thread")
     p.add_argument("--out", default=None)
     return p.parse_args(argv)
 

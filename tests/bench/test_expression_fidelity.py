@@ -93,3 +93,23 @@ def test_tiny_run_writes_every_key(tiny_head_bundle, tmp_path):
     assert r2["real"][clip]["bundles"][b2]["tracker"]["nme51"] == pytest.approx(
         c["bundles"][labels[0]]["tracker"]["nme51"], nan_ok=True)
     assert "synthetic" not in r2
+
+
+def test_redetect_variants_check_the_track_near_it_or_on_the_whole_frame(tiny_head_bundle, real_data, monkeypatch):
+    """``--redetect near|whole`` reaches the tracker's detector: the near check runs only in the
+    ``near`` variant, and both follow the same face on a real clip past a scheduled check."""
+    import models.landmark_tracking as lt
+    from bench.expression_tracking import read_frames, track_frames
+    from models import bundle as B
+
+    calls = []
+    near_fn = lt.detect_near
+    monkeypatch.setattr(lt, "detect_near", lambda *a, **k: calls.append(1) or near_fn(*a, **k))
+    bundle = B.load(tiny_head_bundle[0])
+    frames = read_frames(real_data / "liveportrait_d18.mp4", 0, 35)  # a scheduled check at frame 30
+    whole = track_frames(bundle, frames, 30.0, redetect="whole")
+    assert calls == []
+    near = track_frames(bundle, frames, 30.0, redetect="near")
+    assert len(calls) == 1
+    assert np.isfinite(near.detected).all() and np.isfinite(whole.detected).all()
+    assert np.median(np.linalg.norm(near.detected - whole.detected, axis=-1)) < 2.0

@@ -2,8 +2,8 @@
 
 :class:`TrackingLandmarks` reuses the previous frame's face box (rebuilt from the previous points)
 and runs the face-box detector only when the fit degrades or every ``redetect_every`` frames.
-The scheduled check looks near the track and leaves the whole frame to a worker thread
-(``models.face_search``), so it costs no frame-time spike.
+A re-detection of a live track looks near it and leaves the whole frame to a worker thread
+(``models.face_search``), so the check every N frames costs no frame-time spike.
 """
 
 from __future__ import annotations

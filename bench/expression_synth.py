@@ -201,7 +201,7 @@ def run_synthetic(bundles: dict, persons: list[int], rooms: list[str], frames: i
                     kw = {} if jitter is None else {"jitter": jitter}  # per-frame noise, fraction of the face size
                     det = TrackingLandmarks(SimulatedDetector(gt_lm, seed=cap.manifest["seed"], **kw))
                 else:
-                    det = TrackingLandmarks(make_detector(detector))
+                    det = TrackingLandmarks(make_detector(detector), near_redetect=opts.get("redetect") != "whole")
                 tr = track_frames(bundle, video, fps, device, det, smoothing, keep_geometry=True, **opts)
                 res = landmark_scores(tr.landmarks, gt_lm, fps)
                 res["blink_gt"] = blink_scores_gt(tr, gt_expr, names, fps)

@@ -21,8 +21,9 @@ without the head pose losing the keypoints' precision (detector keypoint source 
 encoder with its own hourglass has no input points to perturb).
 ``AdaptConfig().paper()`` is the paper's Eq. 5 alone.
 The live models are never modified: the result carries new state dicts. The last
-``holdout`` fraction of the recording is never trained on; the before/after figures on it
-decide the verdict (accepted only when the adapted model is better there).
+``holdout`` fraction of the recording (moved earlier when it has no frame pair with a face,
+:func:`holdout_split`) is never trained on; the before/after figures on it decide the verdict
+(accepted only when the adapted model is better there).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class AdaptConfig:
     temporal_weight: float = 50.0  # L_TEMP (beyond the paper; needs window >= 3; 0 = none)
     threshold: float = 0.3  # texture-confidence threshold on W (Eq. 6, 8)
     occlusion: bool = True  # z-buffer visibility in W (beyond the paper)
-    holdout: float = 0.2  # last fraction of the recording kept for validation
+    holdout: float = 0.2  # last fraction of the recording kept for validation (see holdout_split)
     min_gain: float = 0.01  # accept only if held-out L_DA drops by at least 1 %
     max_landmark_worsening: float = 0.05  # ... and landmark error grows by at most 5 %
     max_expression_drop: float = 0.15  # ... and no expression group's r with the detector drops by more
@@ -209,12 +210,14 @@ def holdout_split(valid: np.ndarray, holdout: float) -> int:
     """First frame of the held-back part: the last ``holdout`` fraction of the recording; when
     that part holds no frame pair with a face (the face left the view or the detector missed at
     the end of the recording), it moves earlier to hold ``holdout`` of the usable pairs (at least
-    one), so there is still something to check the adapted model on. valid (N,) bool."""
+    one), so there is still something to check the adapted model on - as long as training keeps a
+    pair of its own. valid (N,) bool."""
     n_train = int(round(len(valid) * (1 - holdout)))
     starts = _pair_starts(valid)
-    if len(starts) == 0 or (starts >= n_train).any():
+    if holdout <= 0 or len(starts) == 0 or (starts >= n_train).any():
         return n_train
-    return int(starts[-max(1, int(round(len(starts) * holdout)))])
+    moved = int(starts[-max(1, int(round(len(starts) * holdout)))])
+    return moved if starts[0] + 1 < moved else n_train
 
 
 @torch.no_grad()

@@ -11,7 +11,9 @@ frame. Two cheaper parts do the same job:
 - :class:`FullScan`: the whole-frame detection on a worker thread, which answers "how many faces
   are in view, and is there a larger one than the tracked face". dlib's HOG releases the GIL
   (measured: a pure-Python loop beside it ran at 1.05x its solo speed), so the tracking thread goes
-  on meanwhile; the answer arrives some frames later.
+  on meanwhile; the answer arrives some frames later. Because it runs beside the tracking thread,
+  it must be given a detector object of its own (``HogBoxDetector.clone()``): dlib's detector and
+  OpenCV's cascade keep per-call state.
 """
 
 from __future__ import annotations
@@ -64,10 +66,11 @@ def detect_near(detect: Detect, image: np.ndarray, box: Box, region: float = REG
 class FullScan:
     """Whole-frame face-box detection on one worker thread, one scan at a time.
 
-    ``start(image, box)`` starts a scan of a copy of ``image`` unless one is running (then it
-    returns False); ``poll()`` returns ``(boxes, box at start)`` once, when the scan has finished,
-    else None. ``cancel()`` forgets a running scan (its answer is dropped). The thread ends with
-    the object (``ThreadPoolExecutor`` joins idle workers when it is collected).
+    ``detect`` must be used by this object only (it runs on the worker thread). ``start(image,
+    box)`` starts a scan of a copy of ``image`` unless one is running (then it returns False);
+    ``poll()`` returns ``(boxes, box at start)`` once, when the scan has finished, else None.
+    ``cancel()`` forgets a running scan (its answer is dropped; the worker still finishes it).
+    When the object is collected, its idle worker thread is woken and exits.
     """
 
     def __init__(self, detect: Detect) -> None:
@@ -75,15 +78,20 @@ class FullScan:
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._job: tuple[Future, Box] | None = None
+        self._last: Future | None = None  # the newest scan, answered or forgotten
         self.scans = self.errors = 0
 
     def start(self, image: np.ndarray, box: Box) -> bool:
         with self._lock:
-            if self._job is not None:
-                return False
+            if self._job is not None or (self._last is not None and not self._last.done()):
+                return False  # one at a time, a forgotten one included
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face-scan")
-            self._job = (self._pool.submit(self._detect, image.copy()), box)
+            try:
+                fut = self._pool.submit(self._detect, image.copy())
+            except RuntimeError:  # the interpreter is shutting down: no more scans
+                return False
+            self._job, self._last = (fut, box), fut
             self.scans += 1
             return True
 
@@ -99,10 +107,10 @@ class FullScan:
         return fut.result(), box
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the running scan (if any) has finished (tests, benchmarks)."""
-        job = self._job
-        if job is not None:
-            job[0].exception(timeout)
+        """Block until the newest scan (if any, a forgotten one included) has finished."""
+        last = self._last
+        if last is not None:
+            last.exception(timeout)
 
     def cancel(self) -> None:
         with self._lock:

@@ -86,6 +86,10 @@ class HogBoxDetector:
         self.upsample, self.threshold, self.max_side = upsample, threshold, max_side
         self._detector = dlib.get_frontal_face_detector()
 
+    def clone(self) -> HogBoxDetector:
+        """The same detector with its own dlib object (one object must not run in two threads)."""
+        return HogBoxDetector(self.upsample, self.threshold, self.max_side)
+
     def __call__(self, gray: np.ndarray) -> list[tuple[Box, float]]:
         small, f = _downscale(to_gray(gray), self.max_side)
         rects, scores, _ = self._detector.run(small, self.upsample, self.threshold)
@@ -115,6 +119,10 @@ class HaarBoxDetector:
             raise RuntimeError(f"could not load the OpenCV Haar cascade {path}")
         self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
         self.max_side, self.hog_like = max_side, hog_like
+
+    def clone(self) -> HaarBoxDetector:
+        """The same detector with its own cascade (one object must not run in two threads)."""
+        return HaarBoxDetector(self.scale_factor, self.min_neighbors, self.min_size, self.max_side, self.hog_like)
 
     def __call__(self, gray: np.ndarray) -> list[tuple[Box, float]]:
         small, f = _downscale(to_gray(gray), self.max_side)

@@ -73,8 +73,10 @@ class TrackingLandmarks:
         self.frames = self.detections = self.fits = 0
         self.reasons: Counter[str] = Counter()
         self.n_faces_last_detection = 0
-        self.near_redetect = near_redetect
-        self._scan = FullScan(detector.detect_boxes) if near_redetect and hasattr(detector, "detect_boxes") else None
+        # near checks and whole-frame scans need a face-box detector that can be cloned for the scan
+        self._boxes = getattr(detector, "box_detector", None)
+        clone = getattr(self._boxes, "clone", None)
+        self._scan = FullScan(clone()) if near_redetect and clone is not None else None
         self.reset()
 
     def reset(self) -> None:
@@ -121,8 +123,10 @@ class TrackingLandmarks:
         gray = to_gray(image_bgr)
         image = gray if isinstance(self.detector, DlibLandmarks) else image_bgr
         self._read_scan()
-        if self.face is None or self._larger_face:
-            return self._detect(image, gray, "larger face" if self.face is not None else "search", None)
+        if self.face is None:
+            return self._detect(image, gray, "search", None)
+        if self._larger_face:
+            return self._detect(image, gray, "larger face", self.face, whole=True)
         face, reason = self._track(image, self.face)
         self._since_detection += 1
         if reason is None:
@@ -171,22 +175,22 @@ class TrackingLandmarks:
         if got is None or self.face is None:
             return
         boxes, tracked_box = got
-        self.n_faces_last_detection = max(len(boxes), 1)  # the tracked face is in view
-        if boxes:
-            box = boxes[0][0]
-            self._larger_face = box_iou(box, tracked_box) <= 0.5 and box_area(box) > box_area(tracked_box)
+        mine = [i for i, (b, _) in enumerate(boxes) if box_iou(b, tracked_box) > 0.5]  # the tracked face
+        self.n_faces_last_detection = len(boxes) + (0 if mine else 1)  # (a small tracked face may be missed)
+        if boxes and (not mine or mine[0] != 0):  # the largest face in view is another one: larger?
+            own = boxes[mine[0]][0] if mine else tracked_box
+            self._larger_face = box_area(boxes[0][0]) > box_area(own)
 
-    def _detect(self, image: np.ndarray, gray: np.ndarray, reason: str, tracked: Face | None) -> Face | None:
+    def _detect(self, image: np.ndarray, gray: np.ndarray, reason: str, tracked: Face | None,
+                whole: bool = False) -> Face | None:
         self.reasons[reason] += 1
         self.detections += 1
         self._since_detection = 0
         self._larger_face = False
-        boxes = []
-        if tracked is not None and self._scan is not None:  # a check of a live track: near it first
-            boxes = detect_near(self.detector.detect_boxes, image, tracked.box)  # type: ignore[attr-defined]
-            if boxes:
-                self._scan.start(image, tracked.box)
+        near = tracked is not None and not whole and self._scan is not None  # a live track: near it first
+        boxes = detect_near(self._boxes, gray, tracked.box) if near else []  # type: ignore[arg-type,union-attr]
         if not boxes:
+            near = False
             if self._scan is not None:
                 self._scan.cancel()  # this whole-frame answer is newer
             boxes = self.detector.detect_boxes(image)  # type: ignore[attr-defined]
@@ -204,8 +208,11 @@ class TrackingLandmarks:
             self._relation, self._n_relations = None, 0
         self._calibrate(box, face.points)
         if reason == "scheduled" and same:
-            return self._accept(tracked, gray)  # type: ignore[arg-type]  # agrees: no jump
-        return self._accept(face, gray)
+            face = tracked  # type: ignore[assignment]  # agrees: no jump
+        out = self._accept(face, gray)
+        if near:  # the whole frame on the worker: the face count, a larger face (the face tracked now)
+            self._scan.start(gray, out.box)  # type: ignore[union-attr]
+        return out
 
     def _calibrate(self, box: Box, points: np.ndarray) -> None:
         """Running mean of the detector box in the face frame (averages out its quantisation)."""

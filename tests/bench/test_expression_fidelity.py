@@ -110,6 +110,6 @@ def test_redetect_variants_check_the_track_near_it_or_on_the_whole_frame(tiny_he
     whole = track_frames(bundle, frames, 30.0, redetect="whole")
     assert calls == []
     near = track_frames(bundle, frames, 30.0, redetect="near")
-    assert len(calls) == 1
+    assert len(calls) >= 1  # the scheduled check at frame 30 (and any check of a degraded fit)
     assert np.isfinite(near.detected).all() and np.isfinite(whole.detected).all()
     assert np.median(np.linalg.norm(near.detected - whole.detected, axis=-1)) < 2.0

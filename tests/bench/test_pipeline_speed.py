@@ -32,11 +32,24 @@ def test_capacity_run_writes_both_modes_and_they_agree(clip_dir, tmp_path):
     assert "torch two-stage" in (out / "results.md").read_text()
 
 
-def test_redetect_variants_are_labelled_and_report_the_frame_time_tail(clip_dir, tmp_path):
+def test_redetect_variants_are_labelled_and_report_the_frame_time_tail(tmp_path, monkeypatch):
+    """Past the check at frame 30, only the ``near`` variant looks near the track."""
+    import models.landmark_tracking as lt
+
+    (tmp_path / "clips").mkdir()
+    write_video(tmp_path / "clips" / "actor.mp4", n=34)
+    calls = []
+    near_fn = lt.detect_near
+    monkeypatch.setattr(lt, "detect_near", lambda *a, **k: calls.append(1) or near_fn(*a, **k))
     out = tmp_path / "out"
-    rc = pipeline_speed.main(["--videos", str(clip_dir), "--frames", "8", "--rounds", "1", "--backends", "torch",
-                              "--modes", "sequential", "--redetect", "near", "whole", "--out", str(out)])
-    assert rc == 0
+    rc = pipeline_speed.main(["--videos", str(tmp_path / "clips"), "--frames", "34", "--rounds", "1",
+                              "--backends", "torch", "--modes", "sequential", "--redetect", "whole", "--out",
+                              str(tmp_path / "whole")])
+    assert rc == 0 and calls == []
+    rc = pipeline_speed.main(["--videos", str(tmp_path / "clips"), "--frames", "34", "--rounds", "1",
+                              "--backends", "torch", "--modes", "sequential", "--redetect", "near", "whole",
+                              "--out", str(out)])
+    assert rc == 0 and len(calls) >= 1
     s = json.loads((out / "results.json").read_text())["summary"]
     assert set(s) == {"torch sequential", "torch sequential + whole-frame check"}
     for v in s.values():

@@ -279,3 +279,6 @@ def test_holdout_split_keeps_pairs_with_a_face_when_the_recording_ends_without_o
     assert sum(1 for t in range(80) if t >= n) == round(80 * 0.2)
     long[81] = True  # one pair (80, 81) there: the plain split stands
     assert holdout_split(long, 0.2) == 80
+    few = np.array([1, 1, 1, 0, 0], bool)  # pairs (0, 1) and (1, 2): moving would leave training none
+    assert holdout_split(few, 0.2) == 4
+    assert holdout_split(np.ones(10, bool), 0.0) == 10  # no hold-out asked: none

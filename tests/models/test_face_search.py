@@ -60,6 +60,38 @@ def test_detect_near_at_the_frame_border_and_with_nothing_there(real_data):
     assert detect_near(hog, gray, (5.0, 5.0, 5.0, 5.0)) == []  # a degenerate box
 
 
+@pytest.mark.parametrize("box, f", [((100.0, 100.0, 399.0, 399.0), 0.4), ((10.0, 20.0, 59.0, 69.0), 2.0)])
+def test_detect_near_maps_window_boxes_back_to_frame_pixels(box, f):
+    """A fake detector reports the window's pixel (x', y') = (10, 12) .. (30, 40): it must come back
+    as (x' + 0.5) / f - 0.5 + window corner, with the window clipped at the frame's top-left."""
+    image = np.zeros((480, 640), np.uint8)
+    seen = []
+
+    def fake(small):
+        seen.append(small.shape)
+        return [((10.0, 12.0, 30.0, 40.0), 2.5)]
+
+    (got, score), = detect_near(fake, image, box, face_px=f * box_size(box))
+    size = box_size(box)
+    cx, cy, half = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, 2.4 * size / 2
+    x0, y0 = max(0, int(np.floor(cx - half))), max(0, int(np.floor(cy - half)))
+    want = ((10.5 / f - 0.5 + x0), (12.5 / f - 0.5 + y0), (30.5 / f - 0.5 + x0), (40.5 / f - 0.5 + y0))
+    assert np.allclose(got, want) and score == 2.5
+    if box[0] < 100:
+        assert x0 == 0 and y0 == 0  # the small box's window is clipped at the corner
+    x1, y1 = min(640, int(np.ceil(cx + half))), min(480, int(np.ceil(cy + half)))
+    assert seen == [(round((y1 - y0) * f), round((x1 - x0) * f))]
+
+
+def test_the_scan_has_a_detector_of_its_own(dlib_det):
+    """dlib's detector keeps per-call state: the worker's scans must not share it with the near
+    checks in the tracking thread."""
+    trk = TrackingLandmarks(dlib_det)
+    assert trk._scan is not None and trk._scan._detect is not dlib_det.box_detector
+    assert type(trk._scan._detect) is type(dlib_det.box_detector)
+    assert TrackingLandmarks(dlib_det, near_redetect=False)._scan is None
+
+
 def test_full_scan_runs_beside_the_caller_drops_cancelled_answers_and_survives_errors():
     gate = threading.Event()
     calls: list[tuple] = []
@@ -81,13 +113,16 @@ def test_full_scan_runs_beside_the_caller_drops_cancelled_answers_and_survives_e
     boxes, box = scan.poll()
     assert boxes == [((1.0, 2.0, 3.0, 4.0), 1.0)] and box == (0, 0, 1, 1)
     assert scan.poll() is None  # an answer is taken once
+    gate.clear()
     assert scan.start(img, (0, 0, 1, 1))
     scan.cancel()
+    assert not scan.start(img, (0, 0, 1, 1))  # the forgotten scan still runs: no second one beside it
+    gate.set()
     scan.wait(5)
-    assert scan.poll() is None  # cancelled: dropped
+    assert scan.poll() is None  # cancelled: its finished answer is dropped
     assert scan.start(np.zeros((3, 3), np.uint8), (0, 0, 1, 1))
     scan.wait(5)
-    assert scan.poll() is None and scan.errors == 1 and scan.scans == 3
+    assert scan.poll() is None and scan.errors == 1 and scan.scans == 3 and len(calls) == 3
     scan.close()
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from models.facebox import Box, box_size
+from models.facebox import Box, box_size, unscale_box
 
 REGION = 2.4  # window side in tracked-box sizes (a face moves < 0.7 box sizes between checks)
 FACE_PX = 120.0  # face width in the resized window (HOG at upsample 0 finds faces >= ~80 px)
@@ -57,10 +57,9 @@ def detect_near(detect: Detect, image: np.ndarray, box: Box, region: float = REG
     small = cv2.resize(window, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
     out = []
     for b, score in detect(small):
-        mapped = ((b[0] + 0.5) / f - 0.5 + x0, (b[1] + 0.5) / f - 0.5 + y0,
-                  (b[2] + 0.5) / f - 0.5 + x0, (b[3] + 0.5) / f - 0.5 + y0)
-        out.append((tuple(float(v) for v in mapped), score))
-    return out  # type: ignore[return-value]
+        u = unscale_box(b, f)
+        out.append(((u[0] + x0, u[1] + y0, u[2] + x0, u[3] + y0), score))
+    return out
 
 
 class FullScan:

@@ -64,7 +64,7 @@ def _downscale(gray: np.ndarray, max_side: int | None) -> tuple[np.ndarray, floa
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), f
 
 
-def _unscale(box: Box, f: float) -> Box:
+def unscale_box(box: Box, f: float) -> Box:
     """Pixel-centre coordinates in an image resized by f back to the original image."""
     if f == 1.0:
         return box
@@ -94,7 +94,7 @@ class HogBoxDetector:
         small, f = _downscale(to_gray(gray), self.max_side)
         rects, scores, _ = self._detector.run(small, self.upsample, self.threshold)
         found = [
-            (_unscale((float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), f), float(s))
+            (unscale_box((float(r.left()), float(r.top()), float(r.right()), float(r.bottom())), f), float(s))
             for r, s in zip(rects, scores)
         ]
         return _sort_largest_first(found)
@@ -137,7 +137,7 @@ class HaarBoxDetector:
                 dx, dy, k = HAAR_TO_HOG
                 cx, cy, half = x + (w - 1) / 2 + dx * w, y + (h - 1) / 2 + dy * w, k * (w - 1) / 2
                 box = (float(cx - half), float(cy - half), float(cx + half), float(cy + half))
-            found.append((_unscale(box, f), float(n)))
+            found.append((unscale_box(box, f), float(n)))
         return _sort_largest_first(found)
 
 

@@ -89,7 +89,7 @@ class TrackingLandmarks:
         self._since_detection = 0
         self._misses = 0
         self._larger_face = False  # a whole-frame scan saw a larger face than the tracked one
-        if getattr(self, "_scan", None) is not None:
+        if self._scan is not None:
             self._scan.cancel()
 
     def wait_scan(self, timeout: float | None = None) -> None:
@@ -97,11 +97,6 @@ class TrackingLandmarks:
         taken on the next :meth:`update`."""
         if self._scan is not None:
             self._scan.wait(timeout)
-
-    def close(self) -> None:
-        """Stop the whole-frame scan's worker thread (it also ends with the object)."""
-        if self._scan is not None:
-            self._scan.close()
 
     @property
     def stats(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ import functools
 import numpy as np
 import torch
 
+from .eye_match import EyeMatch
 from .filters import OneEuro, OneEuroConfig
 from .topology import Topology, arkit_asset
 
@@ -70,7 +71,7 @@ class ExpressionLayer:
     """
 
     def __init__(self, fields: np.ndarray, gain: float = 1.0, smoothing: OneEuroConfig | None = None,
-                 max_gap: float = 0.5) -> None:
+                 max_gap: float = 0.5, landmark_ids: np.ndarray | None = None) -> None:
         fields = np.asarray(fields, np.float32)
         if fields.ndim != 3 or fields.shape[0] != len(LAYER_NAMES) or fields.shape[2] != 3:
             raise ValueError(f"expression layer fields must be ({len(LAYER_NAMES)}, V, 3), got {fields.shape}")
@@ -79,16 +80,34 @@ class ExpressionLayer:
         self.gain = float(np.clip(gain, 0.0, 1.0))
         self.last = np.zeros(len(LAYER_NAMES), np.float32)  # the r of the last call
         self.max_gap = float(max_gap)
+        self.landmark_ids = None if landmark_ids is None else np.asarray(landmark_ids, np.int64)  # (68,)
+        self.eyes: EyeMatch | None = None  # per-eye lid matching (:meth:`match_eyes`)
         self.set_smoothing(smoothing)
 
+    def match_eyes(self, neutral: np.ndarray | None) -> None:
+        """Turn per-eye lid matching (:mod:`models.eye_match`) on with the avatar's neutral geometry
+        (V, 3) (its D(z*(0))), or off with None. Needs the landmark ids (:meth:`for_topology`)."""
+        if neutral is None:
+            self.eyes = None
+            return
+        if self.landmark_ids is None:
+            raise ValueError("eye matching needs the topology's landmark ids")
+        ids, B = self.landmark_ids, self.B.numpy()
+        self.eyes = EyeMatch(B[:2, ids], B[2:, ids], np.asarray(neutral)[ids], self._cfg, self.max_gap)
+
     def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
-        """The filter of r (None: off); it restarts."""
+        """The filter of r and of eye matching's u (None: off); it restarts."""
+        self._cfg = cfg
         self.filter = OneEuro(cfg) if cfg is not None else None
+        if getattr(self, "eyes", None) is not None:
+            self.eyes.set_smoothing(cfg)
 
     def reset(self) -> None:
         """Forget the filter's history (the face was lost)."""
         if self.filter is not None:
             self.filter.reset()
+        if self.eyes is not None:
+            self.eyes.reset()
 
     @classmethod
     def for_topology(cls, topology: Topology, gain: float = 1.0, smoothing: OneEuroConfig | None = None,
@@ -96,24 +115,30 @@ class ExpressionLayer:
         """The layer of the template head the bundle was built on, or None when that template's asset
         has no ARKit fields (a test mesh, an older asset, another topology)."""
         fields = _template_fields(topology.name, topology.digest())
-        return None if fields is None else cls(fields, gain, smoothing, max_gap)
+        return None if fields is None else cls(fields, gain, smoothing, max_gap, topology.landmark_ids)
 
     def __call__(self, G: torch.Tensor, weights: np.ndarray | None, names: tuple[str, ...],
-                 t: float | None = None, wink: bool = True) -> torch.Tensor:
+                 t: float | None = None, wink: bool = True, eyes: np.ndarray | None = None) -> torch.Tensor:
         """``t``: the frame's time stamp in seconds (for the filter; None: unfiltered). ``wink``: add the
         two eyes' difference; only when the z guide sets their mean (its ``blink`` channel), else the
-        open eye would be lifted by half the other's blink."""
-        if weights is None or self.gain <= 0:
+        open eye would be lifted by half the other's blink. ``eyes`` (2,): the user's eye openings over
+        their open level (rho of :mod:`models.eye_match`, subject's left, right); with eye matching on
+        (:meth:`match_eyes`) the four eye weights are solved from them on the first G of the batch."""
+        if self.gain <= 0 or (weights is None and (eyes is None or self.eyes is None)):
             self.last = np.zeros(len(LAYER_NAMES), np.float32)
             return G
-        r = residual_weights(weights, names) * self.gain
-        if not wink:
-            r[:2] = 0.0
-        f = self.filter
-        if f is not None and t is not None:
-            if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
-                f.reset()
-            r = f(r, t).astype(np.float32)
+        if self.eyes is not None and eyes is not None:  # measured on the decoded lids, not filtered again
+            P = G[0, torch.from_numpy(self.landmark_ids).to(G.device)].detach().double().cpu().numpy()  # (68, 3)
+            r = (self.eyes(P, eyes, t) * self.gain).astype(np.float32)
+        else:
+            r = residual_weights(weights, names) * self.gain
+            if not wink:
+                r[:2] = 0.0
+            f = self.filter
+            if f is not None and t is not None:
+                if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
+                    f.reset()
+                r = f(r, t).astype(np.float32)
         self.last = r
         use = np.flatnonzero(np.abs(r) > 1e-4)
         if len(use) == 0:

@@ -48,7 +48,8 @@ class Prepared:
     """A frame after :meth:`Tracker.prepare` (stage 1): the detector's face (None: no face), the
     smoothed box (3,), the crop x (1, 3, S, S) and its keypoints K (1, 68, 2), the landmark rule's
     weights (K,) or None, the gaze (2, 2) or None, timings in ms, the fitted ARKit weights (34,) of
-    :mod:`models.landmark_fit` or None."""
+    :mod:`models.landmark_fit` or None, the eye openings over their open level (2,) for eye matching
+    (:mod:`models.eye_match`) or None."""
 
     index: int
     timestamp: float
@@ -61,3 +62,4 @@ class Prepared:
     gaze: np.ndarray | None = None
     timings: dict = field(default_factory=dict)
     fitted: np.ndarray | None = None
+    eyes: np.ndarray | None = None

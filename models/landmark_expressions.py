@@ -156,6 +156,7 @@ class LandmarkExpressions:
         self._n = 0  # samples written (ring position = n % capacity)
         self._t_last = -np.inf
         self._levels: tuple[np.ndarray, np.ndarray] | None = None
+        self._x_last: np.ndarray | None = None  # (S,) the last frame's signals
 
     @property
     def samples(self) -> int:
@@ -189,6 +190,7 @@ class LandmarkExpressions:
         sig = signals(points)
         x = np.array([float(sig[s]) for s in SIGNALS])
         if not np.isfinite(x).all():
+            self._x_last = None
             return np.zeros(len(RULES), np.float32)
         if t < self._t_last:
             self.reset()
@@ -196,11 +198,25 @@ class LandmarkExpressions:
         self._x[i], self._t[i] = x, float(t)
         self._n += 1
         self._t_last = float(t)
+        self._x_last = x
         if self._levels is None or self._n < 30 or self._n % self.refresh == 0:
             self._levels = self.levels()
         n, e, dead = self._levels
         w = weights_from_levels(x[self._sig], n, e, self._dir)
         return np.clip((w - dead) / (1.0 - dead), 0.0, 1.0).astype(np.float32)
+
+
+    def eye_ratios(self) -> np.ndarray | None:
+        """The last frame's eye openings over their open level n (the eyeBlink rules' P80):
+        (2,) subject's left, right (rho of :mod:`models.eye_match`); None before a valid frame."""
+        if self._x_last is None or self._levels is None:
+            return None
+        n = self._levels[0][[_BLINK_L, _BLINK_R]]
+        x = self._x_last[[SIGNALS.index("eye_open_l"), SIGNALS.index("eye_open_r")]]
+        return x / np.maximum(n, 1e-9)
+
+
+_BLINK_L, _BLINK_R = NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight")
 
 
 def to_live_link(weights: np.ndarray | None, names: tuple[str, ...]) -> np.ndarray:

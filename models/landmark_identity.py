@@ -34,6 +34,10 @@ GAP = 3.0  # seconds without a face (or time going back) start a new person
 # an innovation (residual minus the current corrective) longer than this fraction of the interocular
 # distance is clipped (detector slips)
 CLIP = 0.25
+# the lid points per eye (upper, lower; subject's left, right) and how open an eye must be (its
+# opening over the avatar's neutral) for its lids to teach the corrective
+LIDS = (((43, 44), (47, 46)), ((37, 38), (41, 40)))
+OPEN_TO_LEARN = 0.8
 
 
 def jacobian(H: np.ndarray) -> np.ndarray:
@@ -65,11 +69,16 @@ class LandmarkIdentity:
         return np.linalg.solve(self.A + lam * np.eye(2), self.b.T).T
 
     def update(self, model_points: np.ndarray, detected: np.ndarray, H: np.ndarray,
-               timestamp: float) -> np.ndarray:
+               timestamp: float, eyes_open: np.ndarray | None = None) -> np.ndarray:
         """Add one frame and return its corrected landmarks.
 
         model_points (68, 2) the projected avatar landmarks, detected (68, 2) the detector's points
         (NaN where it has none), both frame px; H (6,) the frame pose. -> (68, 2) frame px.
+        ``eyes_open`` (2,): each avatar eye's opening over its neutral (subject's left, right;
+        :mod:`models.eye_match`), or None. With it the lids' corrective is an offset of the eye plus a
+        difference of the lids' opening that scales with the eye's opening (:func:`scale_lids`): a
+        person whose open eyes are narrower than the avatar's gets the avatar's closed lids when
+        blinking, not lids pushed past each other; and only open eyes (>= ``OPEN_TO_LEARN``) teach it.
         """
         P = np.asarray(model_points, np.float64)
         d = np.asarray(detected, np.float64)
@@ -95,9 +104,29 @@ class LandmarkIdentity:
                 self.b = np.zeros_like(Jr)
             self.A = (1 - a) * self.A + a * (J.T @ J)
             # a point the detector missed keeps its estimate (its own weight is not tracked: rare)
-            self.b = np.where(ok[:, None], (1 - a) * self.b + a * Jr, self.b)
+            learn = ok.copy()
+            if eyes_open is not None:
+                for e, (up, lo) in enumerate(LIDS):
+                    if not eyes_open[e] >= OPEN_TO_LEARN:
+                        learn[[*up, *lo]] = False
+            self.b = np.where(learn[:, None], (1 - a) * self.b + a * Jr, self.b)
             self.last_ts = float(timestamp)
         delta = self.delta
         if delta is None:
             return P.astype(np.float32)
+        if eyes_open is not None:
+            delta = scale_lids(delta, eyes_open)
         return (P + delta @ J.T).astype(np.float32)
+
+
+def scale_lids(delta: np.ndarray, eyes_open: np.ndarray) -> np.ndarray:
+    """The corrective with each eye's lid-opening part scaled by its opening fraction f (2,) in
+    [0, 1.5]: h = (mean delta_upper - mean delta_lower) / 2 becomes f h, the eye's offset (the lids'
+    mean) stays. delta (68, 2) -> (68, 2)."""
+    out = np.array(delta, np.float64)
+    f = np.clip(np.nan_to_num(np.asarray(eyes_open, np.float64), nan=1.0), 0.0, 1.5)
+    for e, (up, lo) in enumerate(LIDS):
+        h = (out[list(up)].mean(0) - out[list(lo)].mean(0)) / 2
+        out[list(up)] -= (1.0 - f[e]) * h
+        out[list(lo)] += (1.0 - f[e]) * h
+    return out

@@ -75,7 +75,7 @@ class Tracker(TrackerTexture):
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
                  guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True,
-                 expression_layer: bool = True, texture_async: bool = False) -> None:
+                 expression_layer: bool = True, texture_async: bool = False, eye_match: bool = True) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -93,6 +93,8 @@ class Tracker(TrackerTexture):
         avatar's own projection.
         ``expression_layer``: add winks and wide eyes the DAM cannot decode to the
         decoded geometry (:mod:`models.expression_layer`; only on the template head's topology).
+        ``eye_match``: with the layer on, the avatar's lids open as far as the user's, per eye, solved on
+        the decoded geometry (:mod:`models.eye_match`); off: the layer's winks and wide eyes only.
         ``texture_async``: decode the texture on a worker thread (:mod:`models.texture_worker`) and
         only the geometry in :meth:`track`; FrameResult.texture is then the newest texture finished
         (at most one decode behind), so the outputs depend on thread timing. Off: deterministic."""
@@ -117,6 +119,8 @@ class Tracker(TrackerTexture):
         self.gaze = IrisGaze() if gaze else None
         self.identity = LandmarkIdentity() if landmark_identity else None
         self.layer: ExpressionLayer | None = None
+        self.eye_match = bool(eye_match)
+        self._neutral: np.ndarray | None = None  # (V, 3) the avatar's neutral geometry D(z*(0)), for eye matching
         self.set_expression_layer(expression_layer)
         self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
         self._looked: tuple | None = None  # (texture, gaze step, warped texture) of the last frame
@@ -223,6 +227,25 @@ class Tracker(TrackerTexture):
         self.expression_layer_on = bool(on)  # the wish: kept by an avatar swap even where this bundle has no layer
         self.layer = (ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter(),
                                                    max_gap=self.output_filter.cfg.max_gap) if on else None)
+        if self.layer is not None and self.eye_match:
+            self.layer.match_eyes(self._neutral_geometry())
+
+    def set_eye_match(self, on: bool) -> None:
+        """Per-eye lid matching in the expression layer (:mod:`models.eye_match`), or not, from the next frame."""
+        self.eye_match = bool(on)
+        if self.layer is not None:
+            self.layer.match_eyes(self._neutral_geometry() if self.eye_match else None)
+
+    @torch.no_grad()
+    def _neutral_geometry(self) -> np.ndarray:
+        """(V, 3) the avatar's neutral D(z*(0)) (the guide codes' z0; the code mean z = 0 without them), once."""
+        if self._neutral is None:
+            z0 = self.bundle.manifest.get("guide_codes", {}).get("z0")
+            z = torch.tensor(z0, dtype=torch.float32) if z0 else torch.zeros(self.cfg.z_dim)
+            dam = self.bundle.dam
+            dev = next(dam.parameters()).device
+            self._neutral = dam.decode_geometry(z[None].to(dev))[0].double().cpu().numpy()
+        return self._neutral
 
     def _layer_filter(self):
         """The expression layer's 1-euro filter: z's, at the output filter's strength (None when off)."""
@@ -305,9 +328,10 @@ class Tracker(TrackerTexture):
         rule = self.expressions.update(face.points, ts) if guided or not head or self.layer is not None else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         fitted = self.fit.update(face.points, ts) if self.fit is not None else None  # (34,) ARKit weights
+        eyes = self.expressions.eye_ratios() if rule is not None and self.layer is not None else None  # (2,)
         t2 = time.perf_counter()
         return Prepared(idx, ts, face, n_faces, box, x, K, rule, gaze,
-                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)}, fitted)
+                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)}, fitted, eyes)
 
     def finish(self, p: Prepared) -> FrameResult:
         """Stage 2 of :meth:`track`: the networks (E_I, D, C), the output filter, the projection and the
@@ -345,11 +369,13 @@ class Tracker(TrackerTexture):
         layer, guide = self.layer, self.guide
         if layer is not None and rule is not None:  # winks (when z's blink is guided), wide eyes on G
             wink = guide is not None and guide.active and "blink" in guide.channels
-            G = layer(G, rule, self.expressions.names, ts, wink=wink)
+            G = layer(G, rule, self.expressions.names, ts, wink=wink, eyes=p.eyes)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         own = lm_model.astype(np.float32)
-        lm = own if self.identity is None else self.identity.update(lm_model, face.points, Hf[0].cpu().numpy(), ts)
+        eyes = layer.eyes if layer is not None and p.eyes is not None else None  # eye matching ran
+        lm = own if self.identity is None else self.identity.update(
+            lm_model, face.points, Hf[0].cpu().numpy(), ts, None if eyes is None else eyes.last_fraction)
         message = "" if p.n_faces <= 1 else f"{p.n_faces} faces in view: tracking the largest"
         e = self.fast.last_expr  # the expression head's answer (B, K), None without a head
         if e is not None and self.expression_source == "head":  # the crowd-trained head

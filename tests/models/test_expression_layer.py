@@ -88,9 +88,9 @@ def test_the_tracker_winks_with_the_layer_and_cannot_without(default_bundle_laye
     frames = [pts] * 60 + [wink] * 4
     frame = np.full((160, 160, 3), 128, np.uint8)
     out = {}
-    for on, guide in ((True, "eyes"), (False, "eyes"), (True, "none")):
+    for on, guide in ((True, "eyes"), (False, "eyes"), (True, "none")):  # the layer's own winks: no eye matching
         tr = Tracker(default_bundle_layer, "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: frames[i])),
-                     smoothing=0.0, guide=guide, expression_layer=on, gaze=False)
+                     smoothing=0.0, guide=guide, expression_layer=on, gaze=False, eye_match=False)
         r = [tr.track(frame, timestamp=i / 30) for i in range(len(frames))]
         out[on, guide] = _eye_open(r[-1].model_landmarks)
         assert (tr.layer is not None) == on

@@ -126,3 +126,45 @@ def test_the_jacobian_is_the_cameras_rotation():
     H = np.array([150.0, 0.3, -0.5, 0.2, 10.0, 20.0])
     R = rotation_matrix(torch.from_numpy(H[1:4]))[:2, :2].numpy()
     assert np.allclose(jacobian(H), 150.0 * R)
+
+
+def test_lid_scaling_keeps_the_eye_offset_and_scales_the_lids_opening_difference():
+    from models.landmark_identity import LIDS, scale_lids
+
+    rng = np.random.default_rng(3)
+    delta = rng.normal(0, 0.02, (68, 2))
+    assert np.allclose(scale_lids(delta, np.ones(2)), delta)  # open eyes: unchanged
+    shut = scale_lids(delta, np.array([0.0, 1.0]))
+    (up, lo), (up_r, lo_r) = LIDS
+    assert np.allclose(shut[list(up)].mean(0), shut[list(lo)].mean(0))  # closed: both lids get the eye's offset
+    assert np.allclose(shut[list(up + lo)].mean(0), delta[list(up + lo)].mean(0))  # which is kept
+    assert np.allclose(shut[list(up_r + lo_r)], delta[list(up_r + lo_r)])  # the open eye: unchanged
+    others = np.setdiff1d(np.arange(68), [*up, *lo])
+    assert np.allclose(shut[others], delta[others])
+
+
+def test_closed_eyes_do_not_teach_the_lids_and_blinks_do_not_cross_them():
+    """A user whose lids sit 0.02 inside the avatar's when open: while open the corrective learns it;
+    frames the avatar shows with closed eyes add nothing to the lids and get the avatar's closed lids."""
+    from models.landmark_identity import LIDS
+
+    X, _, H, P_model, _, t = _scene(n=60, noise=0.0)
+    (up, lo), _ = LIDS
+    shift = np.zeros((68, 3))
+    shift[list(up), 1] = 0.02  # the user's upper lids lower, lower lids higher (model y up: a smaller opening)
+    shift[list(lo), 1] = -0.02
+    Xu = X - shift
+    P_user = project(torch.from_numpy(Xu)[None].expand(60, -1, -1), torch.from_numpy(H)).numpy()
+    est = LandmarkIdentity()
+    for i in range(50):
+        est.update(P_model[i], P_user[i], H[i], t[i], eyes_open=np.ones(2))
+    learned = est.delta.copy()
+    assert np.abs(learned[list(up), 1] + 0.02).max() < 2e-3  # the open lids' difference is learned
+    before = est.b.copy()
+    closed_user = P_user[50].copy()
+    closed_user[list(up)] = closed_user[list(lo)]  # the detector's lids met; the avatar's shut too
+    out = est.update(P_model[50], closed_user, H[50], t[50], eyes_open=np.array([0.0, 1.0]))
+    assert np.array_equal(est.b[list(up + lo)], before[list(up + lo)])  # the shut lids taught nothing
+    # the avatar's lids (here the open model) get only the eye's offset, so they do not cross
+    assert np.allclose(out[list(up)].mean(0) - out[list(lo)].mean(0),
+                       P_model[50][list(up)].mean(0) - P_model[50][list(lo)].mean(0), atol=0.05)

@@ -101,10 +101,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="the detector's check of a live track: near it (models.face_search, the default) or "
                         "on the whole frame in the tracking thread (the code before); repeat for both "
                         "(labels get ' redetect=...')")
-    p.add_argument("--layer", action="append", default=None, choices=["on", "winks", "off"],
-                   help="the tracker's expression layer (models.expression_layer): on = with per-eye lid "
-                        "matching (models.eye_match, the default), winks = its winks and wide eyes only "
-                        "(the code before eye matching), off; repeat for several (labels get ' layer=...')")
+    p.add_argument("--layer", action="append", default=None, choices=["on", "eyes", "winks", "off"],
+                   help="the tracker's expression layer (models.expression_layer): on = with lid and inner-lip "
+                        "matching (models.eye_match, models.mouth_match; the default), eyes = lid matching only, "
+                        "winks = its winks and wide eyes only (the code before matching), off; repeat for "
+                        "several (labels get ' layer=...')")
     p.add_argument("--expressions", action="append", default=None, choices=["landmarks", "fit"],
                    help="where the named weights come from (Tracker expression_source: the landmark rule, or the "
                         "34 ARKit shapes fitted to the points, models.landmark_fit); repeat for both "
@@ -145,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     variants = {label(k, g, y, e, d): (v, g, y, e, d) for k, v in bundle_labels(paths).items() for g in guides
                 for y in layers for e in sources for d in redetects}
     loaded = {v: B.load(v) for v in paths}
-    bundles = {label: (loaded[v], {"guide": g, "expression_layer": y != "off", "eye_match": y == "on",
+    bundles = {label: (loaded[v], {"guide": g, "expression_layer": y != "off", "eye_match": y in ("on", "eyes"),
+                                   "mouth_match": y == "on",
                                    "expression_source": e, "redetect": d})
                for label, (v, g, y, e, d) in variants.items()}
     out = run_dir(a.out, "expression_fidelity")

@@ -99,7 +99,8 @@ def _stack(rows: list, n: int) -> np.ndarray | None:
 def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", detector=None,
                  smoothing: float = 0.5, keep_geometry: bool = False, guide: str | None = "default",
                  expression_layer: bool = True, expression_source: str = "landmarks",
-                 redetect: str = "near", eye_match: bool = True) -> Tracked:
+                 redetect: str = "near", eye_match: bool = True,
+                 mouth_match: bool = True) -> Tracked:
     """Run the live :class:`models.tracker.Tracker` (its default detector unless given, its
     output filter at ``smoothing``) over consecutive frames at the video's time stamps. The
     texture is decoded once only: nothing here reads it. ``guide``: the tracker's keypoint guidance
@@ -108,7 +109,8 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
     from (``landmarks`` | ``fit`` | ``head``, :class:`models.tracker.Tracker`); ``redetect``: the default
     detector's check of a live track near it (``near``, :mod:`models.face_search`) or on the whole
     frame in the tracking thread (``whole``, the code before); ignored when ``detector`` is given.
-    ``eye_match``: the layer's per-eye lid matching (:mod:`models.eye_match`)."""
+    ``eye_match`` / ``mouth_match``: the layer's lid and inner-lip matching (:mod:`models.eye_match`,
+    :mod:`models.mouth_match`)."""
     if detector is None and redetect == "whole":
         from models.landmark_tracking import TrackingLandmarks
         from models.landmarks import make_detector
@@ -116,6 +118,7 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
         detector = TrackingLandmarks(make_detector("dlib"), near_redetect=False)
     kw = {} if guide in (None, "default") else {"guide": guide}
     kw["expression_layer"], kw["expression_source"], kw["eye_match"] = expression_layer, expression_source, eye_match
+    kw["mouth_match"] = mouth_match
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)
     n = len(frames)
     rows: dict[str, list] = {k: [] for k in ("landmarks", "model_landmarks", "detected", "expressions", "gaze", "G")}

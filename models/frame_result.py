@@ -49,7 +49,8 @@ class Prepared:
     smoothed box (3,), the crop x (1, 3, S, S) and its keypoints K (1, 68, 2), the landmark rule's
     weights (K,) or None, the gaze (2, 2) or None, timings in ms, the fitted ARKit weights (34,) of
     :mod:`models.landmark_fit` or None, the eye openings over their open level (2,) for eye matching
-    (:mod:`models.eye_match`) or None."""
+    (:mod:`models.eye_match`) or None, the inner-lip gap above its closed level for mouth matching
+    (:mod:`models.mouth_match`) or None."""
 
     index: int
     timestamp: float
@@ -63,3 +64,4 @@ class Prepared:
     timings: dict = field(default_factory=dict)
     fitted: np.ndarray | None = None
     eyes: np.ndarray | None = None
+    mouth: float | None = None

@@ -216,7 +216,15 @@ class LandmarkExpressions:
         return x / np.maximum(n, 1e-9)
 
 
-_BLINK_L, _BLINK_R = NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight")
+    def mouth_gap(self) -> float | None:
+        """The last frame's inner-lip opening above its closed level (the jawOpen rule's P5), in
+        outer-eye-corner distances (the gap of :mod:`models.mouth_match`); None before a valid frame."""
+        if self._x_last is None or self._levels is None:
+            return None
+        return float(self._x_last[SIGNALS.index("mouth_open")] - self._levels[0][_JAW])
+
+
+_BLINK_L, _BLINK_R, _JAW = NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight"), NAMES.index("jawOpen")
 
 
 def to_live_link(weights: np.ndarray | None, names: tuple[str, ...]) -> np.ndarray:

@@ -24,7 +24,7 @@ from . import crop as C
 from .bundle import AvatarBundle
 from .camera import crop_to_frame, frame_to_crop, project, view_direction
 from .code_guide import DEFAULT_GUIDE, CodeGuide, parse_guide
-from .expression_layer import ExpressionLayer
+from .expression_layer import ExpressionLayer, avatar_neutral
 from .fast_infer import FastInfer
 from .filters import OutputFilter, SmoothingConfig
 from .frame_result import FrameResult, Prepared  # noqa: F401  (FrameResult: imported from here)
@@ -75,7 +75,8 @@ class Tracker(TrackerTexture):
                  smoothing: float = 0.5, texture_every: int = 1, infer_backend: str | None = None,
                  expression_source: str = "landmarks", guide: str | tuple[str, ...] | None = DEFAULT_GUIDE,
                  guide_gain: float = 1.0, gaze: bool = True, landmark_identity: bool = True,
-                 expression_layer: bool = True, texture_async: bool = False, eye_match: bool = True) -> None:
+                 expression_layer: bool = True, texture_async: bool = False, eye_match: bool = True,
+                 mouth_match: bool = True) -> None:
         """``expression_source``: where the named weights (FrameResult.expressions) come from -
         ``landmarks`` (the detector's points with a per-person running calibration,
         :mod:`models.landmark_expressions`; the default: on the shared real clips it follows dlib's
@@ -95,6 +96,7 @@ class Tracker(TrackerTexture):
         decoded geometry (:mod:`models.expression_layer`; only on the template head's topology).
         ``eye_match``: with the layer on, the avatar's lids open as far as the user's, per eye, solved on
         the decoded geometry (:mod:`models.eye_match`); off: the layer's winks and wide eyes only.
+        ``mouth_match``: with the layer on, the avatar's lips part as far as the user's (:mod:`models.mouth_match`).
         ``texture_async``: decode the texture on a worker thread (:mod:`models.texture_worker`) and
         only the geometry in :meth:`track`; FrameResult.texture is then the newest texture finished
         (at most one decode behind), so the outputs depend on thread timing. Off: deterministic."""
@@ -119,7 +121,7 @@ class Tracker(TrackerTexture):
         self.gaze = IrisGaze() if gaze else None
         self.identity = LandmarkIdentity() if landmark_identity else None
         self.layer: ExpressionLayer | None = None
-        self.eye_match = bool(eye_match)
+        self.eye_match, self.mouth_match = bool(eye_match), bool(mouth_match)
         self._neutral: np.ndarray | None = None  # (V, 3) the avatar's neutral geometry D(z*(0)), for eye matching
         self.set_expression_layer(expression_layer)
         self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
@@ -227,24 +229,20 @@ class Tracker(TrackerTexture):
         self.expression_layer_on = bool(on)  # the wish: kept by an avatar swap even where this bundle has no layer
         self.layer = (ExpressionLayer.for_topology(self.bundle.topology, smoothing=self._layer_filter(),
                                                    max_gap=self.output_filter.cfg.max_gap) if on else None)
-        if self.layer is not None and self.eye_match:
-            self.layer.match_eyes(self._neutral_geometry())
+        self.set_matching(self.eye_match, self.mouth_match)
 
-    def set_eye_match(self, on: bool) -> None:
-        """Per-eye lid matching in the expression layer (:mod:`models.eye_match`), or not, from the next frame."""
-        self.eye_match = bool(on)
+    def set_matching(self, eyes: bool, mouth: bool) -> None:
+        """Lid (:mod:`models.eye_match`) and inner-lip (:mod:`models.mouth_match`) matching in the
+        expression layer, or not, from the next frame."""
+        self.eye_match, self.mouth_match = bool(eyes), bool(mouth)
         if self.layer is not None:
             self.layer.match_eyes(self._neutral_geometry() if self.eye_match else None)
+            self.layer.match_mouth(self._neutral_geometry() if self.mouth_match else None)
 
-    @torch.no_grad()
     def _neutral_geometry(self) -> np.ndarray:
-        """(V, 3) the avatar's neutral D(z*(0)) (the guide codes' z0; the code mean z = 0 without them), once."""
+        """(V, 3) the avatar's neutral geometry, decoded once (:func:`models.expression_layer.avatar_neutral`)."""
         if self._neutral is None:
-            z0 = self.bundle.manifest.get("guide_codes", {}).get("z0")
-            z = torch.tensor(z0, dtype=torch.float32) if z0 else torch.zeros(self.cfg.z_dim)
-            dam = self.bundle.dam
-            dev = next(dam.parameters()).device
-            self._neutral = dam.decode_geometry(z[None].to(dev))[0].double().cpu().numpy()
+            self._neutral = avatar_neutral(self.bundle)
         return self._neutral
 
     def _layer_filter(self):
@@ -328,10 +326,12 @@ class Tracker(TrackerTexture):
         rule = self.expressions.update(face.points, ts) if guided or not head or self.layer is not None else None
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         fitted = self.fit.update(face.points, ts) if self.fit is not None else None  # (34,) ARKit weights
-        eyes = self.expressions.eye_ratios() if rule is not None and self.layer is not None else None  # (2,)
+        layered = rule is not None and self.layer is not None
+        eyes = self.expressions.eye_ratios() if layered else None  # (2,)
+        mouth = self.expressions.mouth_gap() if layered else None
         t2 = time.perf_counter()
         return Prepared(idx, ts, face, n_faces, box, x, K, rule, gaze,
-                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)}, fitted, eyes)
+                        {"detect": 1e3 * (t1 - t0), "crop": 1e3 * (t2 - t1)}, fitted, eyes, mouth)
 
     def finish(self, p: Prepared) -> FrameResult:
         """Stage 2 of :meth:`track`: the networks (E_I, D, C), the output filter, the projection and the
@@ -369,7 +369,7 @@ class Tracker(TrackerTexture):
         layer, guide = self.layer, self.guide
         if layer is not None and rule is not None:  # winks (when z's blink is guided), wide eyes on G
             wink = guide is not None and guide.active and "blink" in guide.channels
-            G = layer(G, rule, self.expressions.names, ts, wink=wink, eyes=p.eyes)
+            G = layer(G, rule, self.expressions.names, ts, wink=wink, eyes=p.eyes, mouth=p.mouth)
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         own = lm_model.astype(np.float32)

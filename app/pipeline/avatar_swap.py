@@ -58,7 +58,8 @@ def _like(bundle, like: Tracker) -> Tracker:
                    texture_every=like.texture_every, infer_backend=like.infer_backend,
                    expression_source=like.expression_source, guide=like.guide_spec, guide_gain=like.guide_gain,
                    gaze=like.gaze is not None, landmark_identity=like.identity is not None,
-                   expression_layer=like.expression_layer_on, texture_async=like.texture_async)
+                   expression_layer=like.expression_layer_on, texture_async=like.texture_async,
+                   eye_match=like.eye_match, mouth_match=like.mouth_match)
 
 
 def carry_choices(old: Tracker, new: Tracker) -> None:
@@ -75,6 +76,8 @@ def carry_choices(old: Tracker, new: Tracker) -> None:
         new.set_landmark_identity(old.identity is not None)
     if new.expression_layer_on != old.expression_layer_on:
         new.set_expression_layer(old.expression_layer_on)
+    if (new.eye_match, new.mouth_match) != (old.eye_match, old.mouth_match):
+        new.set_matching(old.eye_match, old.mouth_match)
     if new.expression_source != old.expression_source:
         new.set_expression_source(old.expression_source)
 

@@ -39,11 +39,13 @@ def test_install_carries_the_choices_made_while_the_new_avatar_was_loading(tiny_
     live.set_gaze(False)
     live.set_landmark_identity(False)
     live.set_expression_layer(False)
+    live.set_matching(eyes=False, mouth=True)
     live.set_expression_source("fit")
     live.set_guide("brows")
     pipe = Pipeline(live)
     install(pipe, new)
     assert pipe.tracker is new and new.smoother.strength == pytest.approx(0.2)
     assert new.gaze is None and new.identity is None and new.expression_layer_on is False
+    assert (new.eye_match, new.mouth_match) == (False, True)
     assert new.expression_source == "fit"
     assert new.guide_spec == "brow_up,brow_down"

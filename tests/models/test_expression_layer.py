@@ -19,7 +19,8 @@ from models.tracker import Tracker
 def test_residual_weights_keep_only_what_z_cannot_show():
     names = ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "browOuterUpLeft")
     r = dict(zip(LAYER_NAMES, residual_weights(np.array([1.0, 0.0, 0.4, 0.9]), names)))
-    assert tuple(r) == ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight")  # brows are z's
+    assert tuple(r) == ("eyeBlinkLeft", "eyeBlinkRight", "eyeWideLeft", "eyeWideRight", "jawOpen")  # brows are z's
+    assert r["jawOpen"] == 0.0  # the jaw is the encoder's (or mouth matching's)
     assert r["eyeBlinkLeft"] == pytest.approx(0.5) and r["eyeBlinkRight"] == pytest.approx(-0.5)  # a wink
     assert r["eyeWideLeft"] == pytest.approx(0.4) and r["eyeWideRight"] == 0.0  # a missing name reads 0
     both = residual_weights(np.array([0.8, 0.8]), ("eyeBlinkLeft", "eyeBlinkRight"))

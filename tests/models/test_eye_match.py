@@ -29,7 +29,7 @@ def match_parts(head):
     ids = head.landmark_ids
     Bf = layer.B.numpy()
     N = head.vertices.astype(np.float64)[ids]  # (68, 3) the template's neutral landmark vertices
-    return Bf[:2, ids], Bf[2:, ids], N
+    return Bf[:2, ids], Bf[2:4, ids], N
 
 
 def test_openings_are_signed_and_linear_in_the_vertices(match_parts):

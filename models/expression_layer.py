@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from .eye_match import EyeMatch
-from .filters import OneEuro, OneEuroConfig
+from .filters import GapOneEuro, OneEuroConfig
 from .mouth_match import MouthMatch
 from .topology import Topology, arkit_asset
 
@@ -129,7 +129,7 @@ class ExpressionLayer:
     def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
         """The filter of r and of eye matching's u (None: off); it restarts."""
         self._cfg = cfg
-        self.filter = OneEuro(cfg) if cfg is not None else None
+        self.filter = GapOneEuro(cfg, self.max_gap) if cfg is not None else None
         for m in (getattr(self, "eyes", None), getattr(self, "mouth", None)):
             if m is not None:
                 m.set_smoothing(cfg)
@@ -178,8 +178,6 @@ class ExpressionLayer:
                 w[:2] = 0.0
             f = self.filter
             if f is not None and t is not None:
-                if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
-                    f.reset()
                 w = f(w, t).astype(np.float32)
             r[:4] = w[:4]
         self.last = r

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .filters import OneEuro, OneEuroConfig
+from .filters import OneEuroConfig, Smoothed
 
 CLOSED = 0.2  # the landmark rule's closed level: dlib's lid points of a shut eye stay ~20 % apart
 U_MAX = 1.6  # the widest u followed (a user's P80 is not their widest; beyond this is detector noise)
@@ -58,7 +58,7 @@ def openings(P: np.ndarray, axes: np.ndarray) -> np.ndarray:
     return np.stack(out, -1) / s[..., None]
 
 
-class EyeMatch:
+class EyeMatch(Smoothed):
     """Per-eye residual weights (r_blink, r_wide) that bring the decoded lids to the user's opening.
 
     ``blink`` and ``wide``: (2, 68, 3) the template's eyeBlink / eyeWide fields at the landmark
@@ -87,13 +87,6 @@ class EyeMatch:
         self.last_fraction = np.ones(2)  # (2,) the corrected lids' opening over the neutral's, last call
         self.set_smoothing(smoothing)
 
-    def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
-        self.filter = OneEuro(cfg) if cfg is not None else None
-
-    def reset(self) -> None:
-        if self.filter is not None:
-            self.filter.reset()
-
     @staticmethod
     def openness(ratio: np.ndarray) -> np.ndarray:
         """u of the module's equation from rho (2,) -> (2,) in [0, U_MAX]."""
@@ -109,11 +102,7 @@ class EyeMatch:
         filter; None: unfiltered). -> (4,) r in the order eyeBlinkLeft, eyeBlinkRight, eyeWideLeft,
         eyeWideRight (the expression layer's :data:`models.expression_layer.LAYER_NAMES`)."""
         u = self.openness(ratio)
-        f = self.filter
-        if f is not None and t is not None:
-            if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap, or a looped video
-                f.reset()
-            u = np.clip(f(u, t), 0.0, U_MAX)
+        u = np.clip(self.smooth(u, t), 0.0, U_MAX)
         self.last_u = u
         now, goal = openings(P, self.axes), self.targets(u)
         r = np.zeros(4)

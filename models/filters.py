@@ -72,6 +72,41 @@ class OneEuro:
         return self.x.copy()
 
 
+class GapOneEuro(OneEuro):
+    """A :class:`OneEuro` that starts again after a gap of more than ``max_gap`` seconds or when time
+    goes back (a face lost, a paused source, a looped video). x (D,) -> (D,)."""
+
+    def __init__(self, cfg: OneEuroConfig, max_gap: float = 0.5) -> None:
+        super().__init__(cfg)
+        self.max_gap = float(max_gap)
+
+    def __call__(self, x: np.ndarray, t: float, unit: np.ndarray | float = 1.0) -> np.ndarray:
+        if self.t is not None and not 0 <= t - self.t <= self.max_gap:
+            self.reset()
+        return super().__call__(x, t, unit)
+
+
+class Smoothed:
+    """Mixin: an optional :class:`GapOneEuro` (``filter``) with ``set_smoothing`` / ``reset`` / ``smooth``;
+    the class sets ``max_gap`` before calling ``set_smoothing``."""
+
+    max_gap: float = 0.5
+    filter: GapOneEuro | None = None
+
+    def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
+        """The filter (None: off); it restarts."""
+        self.filter = GapOneEuro(cfg, self.max_gap) if cfg is not None else None
+
+    def reset(self) -> None:
+        """Forget the filter's history (the face was lost)."""
+        if self.filter is not None:
+            self.filter.reset()
+
+    def smooth(self, x: np.ndarray, t: float | None) -> np.ndarray:
+        """x filtered at time t; unchanged when the filter is off or t is None."""
+        return np.asarray(x, np.float64) if self.filter is None or t is None else self.filter(x, t)
+
+
 @dataclass(frozen=True)
 class SmoothingConfig:
     """Output smoothing of the tracker. ``strength`` in [0, 1] scales how hard a still face is

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .filters import OneEuro, OneEuroConfig
+from .filters import OneEuroConfig, Smoothed
 
 R_JAW = (-1.0, 1.5)
 GAP_MAX = 0.6  # the widest gap followed, in outer-eye-corner distances (a wide yawn is ~0.5)
@@ -34,7 +34,7 @@ def mouth_opening(P: np.ndarray, axis: np.ndarray) -> float:
     return float((P[66] - P[62]) @ axis) / s
 
 
-class MouthMatch:
+class MouthMatch(Smoothed):
     """jawOpen residual that brings the decoded inner lips to the user's gap.
 
     ``jaw`` (68, 3): the template's jawOpen field at the landmark vertices; ``neutral`` (68, 3): the
@@ -58,22 +58,11 @@ class MouthMatch:
         self.last_gap = 0.0
         self.set_smoothing(smoothing)
 
-    def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
-        self.filter = OneEuro(cfg) if cfg is not None else None
-
-    def reset(self) -> None:
-        if self.filter is not None:
-            self.filter.reset()
-
     def __call__(self, P: np.ndarray, gap: float, t: float | None = None) -> float:
         """P (68, 3) the decoded landmark vertices, ``gap`` the user's opening above their closed level
         (interoculars), t seconds (the filter; None: unfiltered). -> r_j, the jawOpen weight to add."""
         g = float(np.clip(np.nan_to_num(gap, nan=0.0), 0.0, GAP_MAX))
-        f = self.filter
-        if f is not None and t is not None:
-            if f.t is not None and not 0 <= t - f.t <= self.max_gap:  # a gap in time, or a looped video
-                f.reset()
-            g = float(np.clip(f(np.array([g]), t)[0], 0.0, GAP_MAX))
+        g = float(np.clip(self.smooth(np.array([g]), t)[0], 0.0, GAP_MAX))
         self.last_gap = g
         now = mouth_opening(P, self.axis)
         return float(np.clip((self.o_n + g - now) / self.k_jaw, *R_JAW))

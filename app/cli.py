@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="report the avatar's own projected landmarks, without the per-person corrective that moves "
                         "them onto the user's features (models.landmark_identity)")
     p.add_argument("--no-expression-layer", action="store_true",
-                   help="do not add winks and wide eyes to the avatar's decoded mesh "
-                        "(models.expression_layer); the avatar shows only what its DAM decodes")
+                   help="do not match the avatar's eyes and lips to yours (winks, wide eyes, lid and lip "
+                        "openings) on its decoded mesh (models.expression_layer); it shows only what its DAM decodes")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

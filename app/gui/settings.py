@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "smoothing": 0.5,
     "guide": "eyes,brows,smile,pucker",  # which expressions follow the detector (models.code_guide): a spec or "none"
-    "expression_layer": True,  # winks and wide eyes on the avatar's mesh (models.expression_layer)
+    "expression_layer": True,  # eyes and lips matched to the user's on the avatar's mesh (models.expression_layer)
     "expression_source": "landmarks",  # where the named weights come from: landmarks | fit (models.landmark_fit)
     "mirror": False,
     "loop_video": True,

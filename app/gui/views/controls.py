@@ -70,9 +70,9 @@ class Controls(QWidget):
         self.guide.setToolTip("Blinks, brow raises, smiles and puckers of the face's 68 points steer the avatar's "
                               "expression code (docs/expression_guide.md). Off: the encoder alone reads them.")
         self.guide.toggled.connect(self.guide_changed)
-        self.layer = QCheckBox("winks and wide eyes")
-        self.layer.setToolTip("Adds the one-eye blinks and wide eyes the detector sees to the "
-                              "avatar's mesh, which its face model cannot decode (docs/expression_layer.md).")
+        self.layer = QCheckBox("match eyes and mouth")
+        self.layer.setToolTip("Opens the avatar's eyes and lips as far as the detector sees yours, per eye "
+                              "(blinks, winks, wide eyes, the jaw), on its mesh (docs/expression_layer.md).")
         self.layer.toggled.connect(self.layer_changed)
         self.expressions = QComboBox()
         self.expressions.setObjectName("expressions")

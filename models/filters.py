@@ -88,13 +88,19 @@ class GapOneEuro(OneEuro):
 
 class Smoothed:
     """Mixin: an optional :class:`GapOneEuro` (``filter``) with ``set_smoothing`` / ``reset`` / ``smooth``;
-    the class sets ``max_gap`` before calling ``set_smoothing``."""
+    the class sets ``max_gap`` before calling ``set_smoothing``. A class with its own ``beta`` (Hz per
+    unit/s of its signal) filters with that beta and ``rest`` x the given rest cut-off, so the
+    tracker's smoothing slider still scales it."""
 
     max_gap: float = 0.5
     filter: GapOneEuro | None = None
+    rest: float = 1.0
+    beta: float | None = None
 
     def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
         """The filter (None: off); it restarts."""
+        if cfg is not None and self.beta is not None:
+            cfg = OneEuroConfig(cfg.min_cutoff * self.rest, self.beta, cfg.d_cutoff)
         self.filter = GapOneEuro(cfg, self.max_gap) if cfg is not None else None
 
     def reset(self) -> None:

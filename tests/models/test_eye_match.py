@@ -70,6 +70,7 @@ def test_the_filter_smooths_u_and_restarts_after_a_gap(match_parts):
     m = EyeMatch(blink, wide, N, smoothing=OneEuroConfig(min_cutoff=1.0, beta=0.0))
     for i in range(10):
         m(N, np.ones(2), i / 30)
+    assert m.filter.cfg == OneEuroConfig(min_cutoff=1.0, beta=0.0)  # the settings given (z's in the tracker)
     m(N, np.array([CLOSED, 1.0]), 10 / 30)
     assert 0.2 < m.last_u[0] < 1.0  # only part of the step
     m(N, np.array([CLOSED, 1.0]), 10 / 30 + 2.0)  # after a gap: the new value

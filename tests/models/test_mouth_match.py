@@ -44,6 +44,8 @@ def test_the_gap_filter_and_bad_fields(parts):
     m = MouthMatch(jaw, N, smoothing=OneEuroConfig(min_cutoff=1.0, beta=0.0))
     for i in range(10):
         m(N, 0.0, i / 30)
+    # its own filter: half the given rest cut-off and the speech band's beta
+    assert m.filter.cfg == OneEuroConfig(min_cutoff=0.5, beta=MouthMatch.beta)
     m(N, 0.3, 10 / 30)
     assert 0.0 < m.last_gap < 0.3
     m(N, 0.3, 10 / 30 + 2.0)  # a gap in time: the filter restarts

@@ -16,7 +16,7 @@ template head carries 34 ARKit-named displacement fields (``studio.arkit_basis``
 the decoded lids and inner lips and solves the eyeBlink / eyeWide weights per eye
 (:mod:`models.eye_match`) and the jawOpen weight (:mod:`models.mouth_match`) that bring them to the
 user's openings; those replace the wink and wide-eye residuals above. Real clips, 7 x 200 frames vs
-per-frame dlib: eye r 0.78 -> 0.82, mouth-open r 0.90 -> 0.935, blink F1 0.575 -> 0.62
+per-frame dlib: eye r 0.78 -> 0.82, mouth-open r 0.90 -> 0.96, blink F1 0.575 -> 0.62
 (docs/expression_layer.md).
 
 One-sided brows (browOuterUp* beyond the other side) were tried and left out: on held-out studio

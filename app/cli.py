@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-expression-layer", action="store_true",
                    help="do not match the avatar's eyes and lips to yours (winks, wide eyes, lid and lip "
                         "openings) on its decoded mesh (models.expression_layer); it shows only what its DAM decodes")
+    p.add_argument("--two-stage", action=argparse.BooleanOptionalAction, default=None,
+                   help="run a frame's detector (stage 1) on a second thread while the frame before it finishes "
+                        "(networks, drawing): more frames per second from a camera faster than the tracker "
+                        "(app.pipeline.loops.TrackingLoop)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads of the tracking (and calibration) thread; 1 is best on small CPUs")
     p.add_argument("--texture-every", type=int, default=TEXTURE_EVERY, metavar="N",

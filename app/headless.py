@@ -25,7 +25,7 @@ import torch
 from .outputs.hub import outputs_from_args
 from .pipeline.adapt_process import AdaptProcess
 from .pipeline.calibration import CalibrationPlan, calibrate, freeze_heap, warm_up
-from .pipeline.defaults import CALIB_TRACK_FPS
+from .pipeline.defaults import CALIB_TRACK_FPS, TWO_STAGE
 from .pipeline.drawing import FrameDrawer
 from .pipeline.frame import Pipeline
 from .pipeline.loops import CaptureLoop, TrackingLoop
@@ -153,8 +153,9 @@ def run_headless(args) -> int:
         pipeline.on_recording_done = on_recording
         pipeline.start_recording(args.calibrate)
     freeze_heap()  # after start-up: no full GC pass over ~350k long-lived objects mid-run
+    two_stage = TWO_STAGE if getattr(args, "two_stage", None) is None else bool(args.two_stage)
     loop = TrackingLoop(pipeline, mailbox, on_packet, lambda m: events.append({"kind": "error", "message": m}),
-                        threads=args.threads)
+                        threads=args.threads, two_stage=two_stage)
     loop.set_threads()
     t0 = time.perf_counter()
     cap_thread.start()
@@ -166,7 +167,7 @@ def run_headless(args) -> int:
         calibrating = args.calibrate and ("outcome" not in calib)
         if (loop.processed >= args.frames or (seconds and time.perf_counter() - t0 >= seconds)) and not calibrating:
             break
-        if not cap_thread.is_alive() and not mailbox.peek_pending():
+        if not cap_thread.is_alive() and not mailbox.peek_pending() and not loop.in_flight:
             if capture.state == "unavailable":
                 print(f"[headless] ERROR: {events[-1]['message']}", file=sys.stderr)
                 outputs.close()
@@ -175,6 +176,7 @@ def run_headless(args) -> int:
                 calib["thread"].join()
             break
     progress.tick(loop.processed, capture.frames, mailbox.dropped + loop.capped, final=True)
+    loop.close()
     stop.set()
     capture.interrupt()  # a source blocked in a read returns now
     mailbox.close()
@@ -192,6 +194,7 @@ def run_headless(args) -> int:
               "render": drawer is not None, "smoothing": setup.tracker.smoother.strength,
               "gaze": setup.tracker.gaze is not None, "landmark_identity": setup.tracker.identity is not None,
               "expression_layer": setup.tracker.layer is not None, "texture_async": setup.tracker.texture_async,
+              "two_stage": loop.two_stage, "two_stage_overlapped": loop.overlapped,
               "expression_source": setup.tracker.named_source,
               "guide": (setup.tracker.guide_spec if setup.tracker.guide is not None
                         else "none (the bundle has no guide_codes)"),

@@ -9,7 +9,10 @@ as it can (no camera, no waiting), so the frame rate is the tracker's capacity. 
 - backend: ``onnx`` (the shipped fast path) or ``torch`` (eager);
 - mode: ``sequential`` (``Tracker.track``, the code before the two-stage split) or ``two-stage``
   (:class:`models.two_stage.TwoStage`: stage 1 of frame t+1 runs on a worker thread during stage 2
-  of frame t);
+  of frame t); ``app-loop`` / ``app-loop-two-stage``: the app's own tracking loop
+  (:class:`app.pipeline.loops.TrackingLoop` over :class:`app.pipeline.frame.Pipeline`, without and with
+  ``two_stage``) fed by a thread that hands each frame in as soon as the loop took the one before
+  (a camera faster than the tracker);
 - ``--render`` adds the window's per-frame drawing (camera overlay and avatar view through
   ``app.pipeline.drawing.FrameDrawer``, in the caller's thread, as ``--render-in-thread`` does);
 - ``--texture-async`` adds every variant again with the texture decoded on a worker thread
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -71,7 +75,9 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
         timings["render"].append(1e3 * (time.perf_counter() - t))
 
     t0 = time.perf_counter()
-    if mode == "sequential":
+    if mode.startswith("app-loop"):
+        results += _app_loop(tracker, frames, fps, mode == "app-loop-two-stage", drawer, timings)
+    elif mode == "sequential":
         for i, f in enumerate(frames):
             t = time.perf_counter()
             r = tracker.track(f, i / fps)
@@ -104,6 +110,37 @@ def run_variant(tracker: Tracker, frames: np.ndarray, fps: float, mode: str, dra
     return {"fps": len(frames) / seconds, "timings": timings, "landmarks": lm, "textures": textures}
 
 
+def _app_loop(tracker: Tracker, frames: np.ndarray, fps: float, two_stage: bool, drawer, timings: dict) -> list:
+    """``frames`` through the app's TrackingLoop + Pipeline, handed in by a feeder thread as fast as the loop
+    takes them (lossless). -> the FrameResults in order; per-frame stage-2 + drawing time in ``timings``."""
+    from app.pipeline.frame import Pipeline
+    from app.pipeline.loops import TrackingLoop
+    from app.pipeline.mailbox import Mailbox
+    from app.pipeline.packets import FramePacket
+
+    box: Mailbox = Mailbox()
+    got: list = []
+    loop = TrackingLoop(Pipeline(tracker, drawer), box, got.append, two_stage=two_stage)
+
+    def feed() -> None:
+        for i, f in enumerate(frames):
+            if not box.put(FramePacket(i, time.perf_counter(), f, 0.0, t_media=i / fps), wait=True, timeout=30.0):
+                return
+
+    feeder = threading.Thread(target=feed, name="feeder")
+    feeder.start()
+    try:
+        while feeder.is_alive() or box.peek_pending() or loop.in_flight:
+            loop.step(timeout=0.05)
+    finally:
+        loop.close()
+        feeder.join()
+    timings["frame"] += [p.timings["total"] for p in got]
+    if drawer is not None:
+        timings["render"] += [p.timings["render"] for p in got]
+    return [p.result for p in got]
+
+
 _QUANTS = {s: ("p50", "p95", "p99", "max") if s in ("detect", "frame") else ("p50", "p95") for s in STAGES}
 
 
@@ -123,7 +160,8 @@ def parse(argv):
     p.add_argument("--backends", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch", "script"])
     p.add_argument("--render", action="store_true", help="also the window's drawing per frame")
     p.add_argument("--texture-async", action="store_true", help="also each variant with the texture on a worker thread")
-    p.add_argument("--modes", nargs="+", default=["sequential", "two-stage"], choices=["sequential", "two-stage"])
+    p.add_argument("--modes", nargs="+", default=["sequential", "two-stage"],
+                   choices=["sequential", "two-stage", "app-loop", "app-loop-two-stage"])
     p.add_argument("--redetect", nargs="+", default=["near"], choices=["near", "whole"],
                    help="the scheduled face check: near the track + whole-frame scan on a worker, "
                         "or the whole frame in the tracking thread")

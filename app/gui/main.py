@@ -45,6 +45,8 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
             raise SystemExit(f"--guide: {e}") from None
     if getattr(args, "no_expression_layer", False):
         settings.set("expression_layer", False)
+    if getattr(args, "two_stage", None) is not None:
+        settings.set("two_stage", bool(args.two_stage))
     if getattr(args, "expressions", None) in SAVED_EXPRESSION_SOURCES:
         settings.set("expression_source", args.expressions)
     store = store or ProfileStore()
@@ -62,7 +64,7 @@ def create_window(args: argparse.Namespace, settings: Settings | None = None, st
                           landmark_identity=not getattr(args, "raw_landmarks", False),
                           expression_layer=bool(settings.get("expression_layer")))
     session = Session(setup, store, threads=args.threads, calib_process=not args.calib_in_thread,
-                      render_process=not args.render_in_thread)
+                      render_process=not args.render_in_thread, two_stage=bool(settings.get("two_stage")))
     window = MainWindow(session, settings, store, torch.cuda.is_available(), cameras)
     c, n = window.controller, window.notifier
     c.landmarks = args.landmarks

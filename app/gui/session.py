@@ -70,7 +70,7 @@ class Session(QObject):
 
     def __init__(self, setup: TrackerSetup, store: ProfileStore, options: ViewOptions | None = None,
                  use_gl: bool = True, threads: int = 1, calib_process: bool = True,
-                 render_process: bool = True) -> None:
+                 render_process: bool = True, two_stage: bool = False) -> None:
         super().__init__()
         self.setup, self.store = setup, store
         self.mailbox: Mailbox[FramePacket] = Mailbox()
@@ -82,7 +82,7 @@ class Session(QObject):
         self.plan: CalibrationPlan | None = None
         self.profile = setup.profile or ""
         self.source: FrameSource | None = None
-        self.tracking = TrackingWorker(self.pipeline, self.mailbox, threads)
+        self.tracking = TrackingWorker(self.pipeline, self.mailbox, threads, two_stage)
         self.tracking.packet_ready.connect(self._on_packet_ready)
         self.tracking.recording_done.connect(self._on_recorded)
         self.tracking.error.connect(self.error)

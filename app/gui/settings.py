@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from ..pipeline.defaults import CALIB_STEPS
+from ..pipeline.defaults import CALIB_STEPS, TWO_STAGE
 from . import qt_compat  # noqa: F401  (before any other Qt use: PySide6 6.12 refcount guard)
 
 ORG, APP = "roomfit", "roomfit-avatar"
@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "expression_layer": True,  # eyes and lips matched to the user's on the avatar's mesh (models.expression_layer)
     "expression_source": "landmarks",  # where the named weights come from: landmarks | fit (models.landmark_fit)
     "mirror": False,
+    "two_stage": TWO_STAGE,  # the detector of frame t+1 beside the networks of frame t (app.pipeline.loops)
     "loop_video": True,
     "overlay/landmarks": True,
     "overlay/detected": False,

@@ -24,3 +24,8 @@ CALIB_TRACK_FPS = 30.0
 # idle-priority adaptation needed, and a 10 s calibration took 90-101 s in the window (docs/app.md).
 CALIB_AVATAR_EVERY = 2
 CALIB_TEXTURE_EVERY = 4
+
+# Two-stage tracking loop (app.pipeline.loops.TrackingLoop): a frame's detector on a second thread
+# while the frame before it finishes. It only overlaps when the camera is faster than the tracker;
+# a slower camera's frames go through alone (docs/speed.md).
+TWO_STAGE = True

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import cv2
 
 from models.adapt import Recording
+from models.frame_result import Prepared
 from models.tracker import FrameResult, Tracker
 
 from .calibration_recorder import CalibrationRecorder
@@ -95,11 +96,20 @@ class Pipeline:
         self._avatar_img = None
 
     # ------------------------------------------------------------------ frames
-    def process(self, pkt: FramePacket, dropped: int = 0) -> TrackPacket:
-        t_start = time.perf_counter()
+    def prepare(self, pkt: FramePacket) -> Prepared:
+        """Stage 1 of a frame (:meth:`models.tracker.Tracker.prepare`: detector, crop, rule, gaze). It
+        touches only stage-1 state, so it may run on another thread while :meth:`process` finishes the
+        frame before (:class:`app.pipeline.loops.TrackingLoop` with ``two_stage``)."""
         if isinstance(self.tracker.detector, GroundTruthDetector):
             self.tracker.detector.set_truth(pkt.truth)
-        result = self._track(pkt)
+        return self.tracker.prepare(pkt.image, pkt.t_track)
+
+    def process(self, pkt: FramePacket, dropped: int = 0, prepared: Callable[[], Prepared] | None = None
+                ) -> TrackPacket:
+        """Track (the rest of) the frame and draw it. ``prepared``: gives the frame's stage 1 when it ran
+        elsewhere (its error, e.g. a CUDA one, is raised by it here); None: stage 1 runs now."""
+        t_start = time.perf_counter()
+        result = self._track(pkt, prepared)
         rec_state = None
         if self.recorder is not None:
             rec = self.recorder
@@ -124,9 +134,9 @@ class Pipeline:
         return dataclasses.replace(out, t_capture=old.t_capture, t_done=old.t_done, timings=old.timings,
                                    fps=old.fps, stability=old.stability)
 
-    def _track(self, pkt: FramePacket) -> FrameResult:
+    def _track(self, pkt: FramePacket, prepared: Callable[[], Prepared] | None = None) -> FrameResult:
         try:
-            result = self.tracker.track(pkt.image, pkt.t_track)
+            result = self.tracker.finish(prepared() if prepared is not None else self.prepare(pkt))
         except RuntimeError as e:
             if "cuda" not in str(e).lower():
                 raise

@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import torch
@@ -140,12 +141,24 @@ class CaptureLoop:
 
 
 class TrackingLoop:
-    """Takes the newest frame, runs the pipeline, hands the packet to ``on_packet``."""
+    """Takes the newest frame, runs the pipeline, hands the packet to ``on_packet``.
+
+    ``two_stage``: stage 1 of a frame (:meth:`Pipeline.prepare`: detector, crop, rule, gaze) runs on a
+    worker thread while this thread finishes the frame before it (networks, filters, drawing), as
+    :mod:`models.two_stage` does: each step hands in the newest frame *if one is already waiting* and
+    finishes the one in flight, so a camera slower than the tracker never waits for a next frame (its
+    frames go through alone, one thread hand-over later), and one faster than it gets both cores.
+    Commands (:meth:`call_soon`: a swap, a reset, a setting) run only with no frame in flight.
+    """
 
     def __init__(self, pipeline: Pipeline, mailbox: Mailbox[FramePacket], on_packet: Callable[[TrackPacket], None],
-                 on_error: Callable[[str], None] | None = None, threads: int = 1) -> None:
+                 on_error: Callable[[str], None] | None = None, threads: int = 1, two_stage: bool = False) -> None:
         self.pipeline, self.mailbox, self.on_packet = pipeline, mailbox, on_packet
         self.threads = threads
+        self.two_stage = bool(two_stage)
+        self._pool: ThreadPoolExecutor | None = None  # the stage-1 worker (two_stage)
+        self._inflight: tuple[FramePacket, Future] | None = None  # a frame whose stage 1 was handed in
+        self.overlapped = 0  # frames whose stage 1 ran beside the previous frame's stage 2
         self.on_error = on_error or (lambda msg: log.error(msg))
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.processed = 0
@@ -181,9 +194,13 @@ class TrackingLoop:
         wait for each other under load are slower than 1 (measured: docs/app.md)."""
         torch.set_num_threads(max(1, int(self.threads)))
 
-    def step(self, timeout: float = 0.1) -> TrackPacket | None:
-        """Process at most one frame (after pending commands)."""
-        self._run_calls()
+    @property
+    def in_flight(self) -> bool:
+        """A frame's stage 1 was handed in and the frame is not finished yet (two_stage)."""
+        return self._inflight is not None
+
+    def _take(self, timeout: float) -> FramePacket | None:
+        """The newest frame, or None (none within ``timeout``, or skipped by the rate cap)."""
         pkt = self.mailbox.take(timeout)
         if pkt is None:
             return None
@@ -192,8 +209,36 @@ class TrackingLoop:
             self.capped += 1
             return None
         self._t_cap_last = pkt.t_capture
+        return pkt
+
+    def step(self, timeout: float = 0.1) -> TrackPacket | None:
+        """Process at most one frame (after pending commands). With ``two_stage`` the frame finished is
+        the one handed in at the step before (the newest frame is handed in first)."""
+        if self._inflight is not None and not self._calls.empty():
+            self._complete(self._inflight)  # commands never run beside a frame's stage 1
+            self._inflight = None
+        self._run_calls()
+        if not self.two_stage:
+            pkt = self._take(timeout)
+            return None if pkt is None else self._complete((pkt, None))
+        old = self._inflight
+        pkt = self._take(0.0 if old is not None else timeout)  # with a frame in flight: only one already here
+        self._inflight = None
+        if pkt is not None:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="track-stage1")
+            self._inflight = (pkt, self._pool.submit(self.pipeline.prepare, pkt))
+            self.overlapped += old is not None
+        return None if old is None else self._complete(old)
+
+    def _complete(self, item: tuple[FramePacket, Future | None]) -> TrackPacket | None:
+        pkt, fut = item
         try:
-            out = self.pipeline.process(pkt, self.mailbox.dropped + self.capped)
+            dropped = self.mailbox.dropped + self.capped
+            if fut is None:
+                out = self.pipeline.process(pkt, dropped)
+            else:
+                out = self.pipeline.process(pkt, dropped, fut.result)
         except Exception as e:
             self._errors += 1
             log.exception("tracking failed on frame %d", pkt.index)
@@ -206,6 +251,23 @@ class TrackingLoop:
 
     def run(self, stop: threading.Event) -> None:
         self.set_threads()
-        while not stop.is_set():
-            self.step()
+        if self.two_stage:  # the stage-1 worker counts threads like this one
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="track-stage1", initializer=self.set_threads)
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.close()
         self._run_calls()
+
+    def close(self) -> None:
+        """Drop a frame still in flight (its stage 1 is waited for) and end the stage-1 worker."""
+        if self._inflight is not None:
+            try:
+                self._inflight[1].result()
+            except Exception:  # noqa: BLE001  (its frame is dropped: so is its error)
+                pass
+            self._inflight = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

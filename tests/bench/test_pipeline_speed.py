@@ -56,3 +56,17 @@ def test_redetect_variants_are_labelled_and_report_the_frame_time_tail(tmp_path,
         f = v["stages_ms"]["frame"]
         assert 0 < f["p50"] <= f["p95"] <= f["p99"] <= f["max"]
     assert "frame p50 / p95 / p99 / max ms" in (out / "results.md").read_text()
+
+
+def test_the_app_loop_modes_track_every_frame_and_agree_with_the_tracker(clip_dir, tmp_path):
+    """The app's TrackingLoop, without and with two_stage, fed faster than it tracks: every frame is
+    tracked (lossless feeder), the landmarks equal Tracker.track's, and the encoder really ran."""
+    out = tmp_path / "loop"
+    rc = pipeline_speed.main(["--videos", str(clip_dir), "--frames", "8", "--rounds", "1", "--backends", "torch",
+                              "--modes", "sequential", "app-loop", "app-loop-two-stage", "--out", str(out)])
+    assert rc == 0
+    r = json.loads((out / "results.json").read_text())
+    s = r["summary"]
+    assert set(s) == {"torch sequential", "torch app-loop", "torch app-loop-two-stage"}
+    assert r["max_landmark_difference_between_modes_px"] == 0.0
+    assert all(v["stages_ms"]["encoder"]["p50"] > 0 and v["fps_median"] > 0 for v in s.values())

@@ -29,13 +29,14 @@ class TrackingWorker(QObject):
     error = Signal(str)
     finished = Signal()
 
-    def __init__(self, pipeline: Pipeline, mailbox: Mailbox[FramePacket], threads: int = 1) -> None:
+    def __init__(self, pipeline: Pipeline, mailbox: Mailbox[FramePacket], threads: int = 1,
+                 two_stage: bool = False) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.out: Mailbox[TrackPacket] = Mailbox()
         self._notified = threading.Event()
         self._stop = threading.Event()
-        self.loop = TrackingLoop(pipeline, mailbox, self._deliver, self.error.emit, threads)
+        self.loop = TrackingLoop(pipeline, mailbox, self._deliver, self.error.emit, threads, two_stage)
         pipeline.on_recording_done = self._recorded
 
     # ------------------------------------------------------------------ worker thread

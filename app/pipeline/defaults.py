@@ -26,6 +26,8 @@ CALIB_AVATAR_EVERY = 2
 CALIB_TEXTURE_EVERY = 4
 
 # Two-stage tracking loop (app.pipeline.loops.TrackingLoop): a frame's detector on a second thread
-# while the frame before it finishes. It only overlaps when the camera is faster than the tracker;
-# a slower camera's frames go through alone (docs/speed.md).
-TWO_STAGE = True
+# while the frame before it finishes. It only overlaps when the camera is faster than the tracker.
+# Off by default: on 2 cores the texture worker already takes the second core, and with it the app's
+# loop measured 54.5 FPS without and 53.2 with two stages (drawing in the render process); with the
+# drawing in the tracking thread (--render-in-thread) it gave 30.3 -> 33.6 (docs/speed.md).
+TWO_STAGE = False

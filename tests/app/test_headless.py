@@ -138,13 +138,17 @@ def test_headless_calibration_rejected_keeps_the_model(tiny_bundle, data_dir, fo
     assert "[headless] calibration: kept the current model - the held-back DA loss did not improve" in stdout
 
 
-def test_headless_video_tracks_every_frame(tiny_bundle, data_dir):
+@pytest.mark.parametrize("stages", ["--no-two-stage", "--two-stage"])
+def test_headless_video_tracks_every_frame(tiny_bundle, data_dir, stages):
+    """Every frame of a file is tracked, in order, the last one too (with two stages it is still in
+    flight when the source ends)."""
     video = write_video(data_dir / "clip.mp4", n=12)
     out, npz = data_dir / "v.json", data_dir / "v.npz"
     rc = main(["--headless", "--source", f"video:{video}", "--bundle", str(tiny_bundle), "--frames", "1000",
-               "--no-loop", "--json", str(out), "--tracks", str(npz), "--no-render", "--log-level", "WARNING"])
+               "--no-loop", "--json", str(out), "--tracks", str(npz), "--no-render", "--log-level", "WARNING", stages])
     assert rc == 0
     d = json.loads(out.read_text())
+    assert d["two_stage"] is (stages == "--two-stage")
     assert d["frames"] == 12 and d["frames_dropped"] == 0
     assert any(e["kind"] == "ended" for e in d["events"])
     t = np.load(npz)

@@ -132,3 +132,12 @@ def test_the_expressions_choice_reaches_the_tracker_and_is_saved(make_window, qt
     w3 = make_window("synthetic:lab", "--expressions", "landmarks")  # the command line sets it, and saves it
     PacketLog(w3.session).wait(qtbot, 1)
     assert w3.controls.expressions.currentData() == "landmarks" and w3.settings.get("expression_source") == "landmarks"
+
+
+def test_two_stage_is_saved_from_the_command_line_and_the_window_tracks_with_it(make_window, qtbot):
+    """--two-stage reaches the tracking loop and is remembered; the window tracks frames through it."""
+    w = make_window("synthetic:lab")
+    assert w.settings.get("two_stage") is False and w.session.tracking.loop.two_stage is False
+    w2 = make_window("synthetic:lab", "--two-stage")
+    PacketLog(w2.session).wait(qtbot, 3)  # frames tracked through the two-stage loop
+    assert w2.session.tracking.loop.two_stage is True and w2.settings.get("two_stage") is True

@@ -23,7 +23,10 @@ on real faces E_I's pose scatters more (the tracker's 2D stability on the shared
 was above the 1.17 of the synthetic ground truth's own motion). The observation noise is therefore
 ``max(sigma, sigma_hat)``, with ``sigma_hat`` the robust scatter of the measurements' second
 differences over the last ``adapt_window`` frames (1.4826 MAD / sqrt 6: white noise of level s has
-second differences of spread sqrt(6) s; smooth head motion adds little to a median). ``q`` and ``v0``
+second differences of spread sqrt(6) s; smooth head motion adds little to a median). The differences
+are divided by the frames' real spacing and scaled to ``FPS_REF`` (a steady turn with dropped frames
+is not noise); repeated time stamps are left out; the raw measurements are kept and re-expressed in
+the current unit (a translation is in face sides, and the face's size changes). ``q`` and ``v0``
 stay on ``sigma``, so a noisier input is filtered harder at rest while the speed adaptation still lets
 a moving head go; on input as clean as the renders nothing changes.
 """
@@ -80,24 +83,28 @@ class PoseKalman:
     def reset(self) -> None:
         self.p = self.v = self.unit = self.t = None
         self.P: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (P_pp, P_pv, P_vv)
-        self._y: list[np.ndarray] = []  # the last adapt_window measurements (natural units)
+        self._x: list[np.ndarray] = []  # the last adapt_window raw measurements (their own units)
+        self._ts: list[float] = []  # and their times
 
-    def noise(self) -> np.ndarray:
-        """(D,) the observation noise in use: max(sigma, the measured scatter; module docstring)."""
-        n = self.cfg.adapt_window
-        if n <= 0 or len(self._y) < 10:
+    def noise(self, unit: np.ndarray | float = 1.0) -> np.ndarray:
+        """(D,) the observation noise in use, in natural units for ``unit``: max(sigma, the measured
+        scatter; module docstring)."""
+        if self.cfg.adapt_window <= 0 or len(self._x) < 10:
             return self.sigma
-        Y = np.asarray(self._y)  # (N, D)
-        d2 = Y[2:] - 2 * Y[1:-1] + Y[:-2]
+        Y = np.asarray(self._x) / unit  # (N, D)
+        dt = np.diff(np.asarray(self._ts))[:, None]  # (N - 1, 1), all > 0
+        v = np.diff(Y, axis=0) / dt  # (N - 1, D) velocities
+        d2 = 2.0 * np.diff(v, axis=0) / (dt[1:] + dt[:-1]) / FPS_REF ** 2  # second differences at FPS_REF
         return np.maximum(self.sigma, 1.4826 * np.median(np.abs(d2), axis=0) / math.sqrt(6.0))
 
     def __call__(self, x: np.ndarray, t: float, unit: np.ndarray | float = 1.0) -> np.ndarray:
         unit = np.broadcast_to(np.asarray(unit, np.float64), np.shape(x)).copy()
         y = np.asarray(x, np.float64) / unit
         s2 = self.sigma ** 2
-        if self.cfg.adapt_window > 0:
-            self._y.append(y)
-            del self._y[:-self.cfg.adapt_window]
+        if self.cfg.adapt_window > 0 and (not self._ts or t > self._ts[-1]):  # not a repeated time stamp
+            self._x.append(np.asarray(x, np.float64).copy())
+            self._ts.append(float(t))
+            del self._x[:-self.cfg.adapt_window], self._ts[:-self.cfg.adapt_window]
         if self.p is None or self.t is None or self.unit is None or self.P is None:
             # start at the measurement; the velocity prior allows one noise level per frame
             self.p, self.v, self.unit, self.t = y.copy(), np.zeros_like(y), unit, t
@@ -117,7 +124,7 @@ class PoseKalman:
         Ppv = Ppv + dt * Pvv + q * dt * dt / 2
         Pvv = Pvv + q * dt
         # update with the measurement y
-        S = Ppp + self.noise() ** 2
+        S = Ppp + self.noise(unit) ** 2
         Kp, Kv = Ppp / S, Ppv / S
         innov = y - p
         p, v = p + Kp * innov, v + Kv * innov

@@ -320,13 +320,12 @@ class Tracker(TrackerTexture):
         box, crop_img = self.crop_for(frame_bgr, face.points)
         K = torch.from_numpy(C.to_crop(face.points, box, S)).float()[None].to(self.device)
         x = to_tensor_image(crop_img, self.device)
-        # (K,) the landmark rule's named weights: for the guide, or as FrameResult.expressions
-        head = self.expression_source == "head" and self.bundle.i2znet.head_e is not None
-        guided = self.guide is not None and self.guide.active
-        rule = self.expressions.update(face.points, ts) if guided or not head or self.layer is not None else None
+        # (K,) the landmark rule's named weights, on every frame: for the guide, the layer, and as
+        # FrameResult.expressions when the head has no answer (stage-1 state: never updated in finish)
+        rule = self.expressions.update(face.points, ts)
         gaze = self.gaze.update(frame_bgr, face.points, ts) if self.gaze is not None else None  # (2, 2)
         fitted = self.fit.update(face.points, ts) if self.fit is not None else None  # (34,) ARKit weights
-        layered = rule is not None and self.layer is not None
+        layered = self.layer is not None
         eyes = self.expressions.eye_ratios() if layered else None  # (2,)
         mouth = self.expressions.mouth_gap() if layered else None
         t2 = time.perf_counter()
@@ -373,7 +372,8 @@ class Tracker(TrackerTexture):
         Hf = crop_to_frame(H.double(), torch.from_numpy(box)[None].to(H.device), S)
         lm_model = project(G[:, self.landmark_ids].double(), Hf)[0].cpu().numpy()  # (68, 2)
         own = lm_model.astype(np.float32)
-        eyes = layer.eyes if layer is not None and p.eyes is not None else None  # eye matching ran
+        # eye matching ran at full gain: its lids' opening fractions are those of G
+        eyes = layer.eyes if layer is not None and p.eyes is not None and layer.gain == 1.0 else None
         lm = own if self.identity is None else self.identity.update(
             lm_model, face.points, Hf[0].cpu().numpy(), ts, None if eyes is None else eyes.last_fraction)
         message = "" if p.n_faces <= 1 else f"{p.n_faces} faces in view: tracking the largest"
@@ -383,8 +383,6 @@ class Tracker(TrackerTexture):
         elif p.fitted is not None and self.fit is not None:  # all 34 ARKit shapes fitted to the points
             expressions, names = p.fitted, self.fit.names
         else:
-            if rule is None:  # the head gave no answer this frame (not pipelined: stage-1 state)
-                rule = self.expressions.update(face.points, ts)
             expressions, names = rule, self.expressions.names
         if gaze is not None:  # the eyeLook* weights of the gaze after the expressions
             expressions, names = np.concatenate([expressions, arkit_look(gaze)]), (*names, *LOOK_NAMES)

@@ -135,14 +135,21 @@ class Pipeline:
                                    fps=old.fps, stability=old.stability)
 
     def _track(self, pkt: FramePacket, prepared: Callable[[], Prepared] | None = None) -> FrameResult:
+        p = None
         try:
-            result = self.tracker.finish(prepared() if prepared is not None else self.prepare(pkt))
+            p = prepared() if prepared is not None else self.prepare(pkt)
+            result = self.tracker.finish(p)
         except RuntimeError as e:
             if "cuda" not in str(e).lower():
                 raise
             first = str(e).strip().splitlines()[0][:160]
             self.tracker.fall_back_to_cpu(f"CUDA error ({first})")
-            result = self.tracker.track(pkt.image, pkt.t_track)
+            if prepared is None:  # nothing else in flight: the whole frame again on the CPU
+                result = self.tracker.track(pkt.image, pkt.t_track)
+            elif p is not None:  # two stages: the next frame's stage 1 may be running, so only stage 2 again
+                result = self.tracker.finish(p)  # (finish moves the crop to the new device)
+            else:  # its stage 1 failed on the worker: this frame is dropped, the next ones run on the CPU
+                raise
         if self.tracker.notice and self.tracker.notice not in self.notice:
             self.notice = (self.notice + "; " if self.notice else "") + self.tracker.notice
         return result

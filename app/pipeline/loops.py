@@ -177,11 +177,16 @@ class TrackingLoop:
         self._calls.put(fn)
 
     def _run_calls(self) -> None:
-        while True:
+        calls = []
+        while True:  # take the queued commands first: one queued after this look runs next step
             try:
-                fn = self._calls.get_nowait()
+                calls.append(self._calls.get_nowait())
             except queue.Empty:
-                return
+                break
+        if calls and self._inflight is not None:  # commands never run beside a frame's stage 1
+            item, self._inflight = self._inflight, None
+            self._complete(item)
+        for fn in calls:
             try:
                 fn()
             except Exception as e:  # a failed command must not kill tracking
@@ -214,9 +219,6 @@ class TrackingLoop:
     def step(self, timeout: float = 0.1) -> TrackPacket | None:
         """Process at most one frame (after pending commands). With ``two_stage`` the frame finished is
         the one handed in at the step before (the newest frame is handed in first)."""
-        if self._inflight is not None and not self._calls.empty():
-            self._complete(self._inflight)  # commands never run beside a frame's stage 1
-            self._inflight = None
         self._run_calls()
         if not self.two_stage:
             pkt = self._take(timeout)
@@ -225,8 +227,8 @@ class TrackingLoop:
         pkt = self._take(0.0 if old is not None else timeout)  # with a frame in flight: only one already here
         self._inflight = None
         if pkt is not None:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="track-stage1")
+            if self._pool is None:  # the stage-1 worker counts torch threads like this one
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="track-stage1", initializer=self.set_threads)
             self._inflight = (pkt, self._pool.submit(self.pipeline.prepare, pkt))
             self.overlapped += old is not None
         return None if old is None else self._complete(old)
@@ -251,8 +253,6 @@ class TrackingLoop:
 
     def run(self, stop: threading.Event) -> None:
         self.set_threads()
-        if self.two_stage:  # the stage-1 worker counts threads like this one
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="track-stage1", initializer=self.set_threads)
         try:
             while not stop.is_set():
                 self.step()

@@ -97,6 +97,7 @@ def test_commands_run_only_with_no_frame_in_flight():
 def test_the_real_pipeline_gives_the_same_frames_with_and_without_two_stage(tiny_bundle):
     pts = canonical_landmarks_2d() * 60 + np.array([80.0, 60.0])
     frames = [np.full((120, 160, 3), 90 + 5 * i, np.uint8) for i in range(8)]
+    overlaps: list[int] = []
 
     def run(two: bool):
         tr = Tracker(B.load(tiny_bundle), "cpu", detector=TrackingLandmarks(OracleDetector(lambda i: pts + i)),
@@ -110,9 +111,69 @@ def test_the_real_pipeline_gives_the_same_frames_with_and_without_two_stage(tiny
         while loop._inflight is not None:
             loop.step(timeout=0.0)
         loop.close()
+        overlaps.append(loop.overlapped)
         return got
 
     seq, two = run(False), run(True)
+    assert overlaps == [0, 7]  # every frame after the first had its stage 1 beside the one before
     assert [p.index for p in seq] == [p.index for p in two] == list(range(8))
     for a, b in zip(seq, two):
         assert np.allclose(a.result.landmarks, b.result.landmarks) and np.allclose(a.result.z, b.result.z)
+
+
+def test_a_command_queued_while_a_stage_1_runs_waits_for_that_frame():
+    """A command that arrives while the worker is inside a frame's stage 1 runs only after that frame
+    is finished (a swap or a reset must never race the detector)."""
+    box, got = Recording(), []
+    entered, release = threading.Event(), threading.Event()
+
+    class Blocking(Staged):
+        def prepare(self, pkt):
+            if pkt.index == 1:
+                entered.set()
+                release.wait(5.0)
+            return super().prepare(pkt)
+
+    pipe = Blocking()
+    loop = TrackingLoop(pipe, box, got.append, two_stage=True)  # type: ignore[arg-type]
+    box.put(_pkt(0))
+    loop.step(timeout=1.0)
+    box.put(_pkt(1))
+    loop.step(timeout=1.0)  # frame 1's stage 1 starts on the worker and blocks; frame 0 is finished
+    assert entered.wait(5.0)
+    seen = []
+    loop.call_soon(lambda: seen.append((loop.in_flight, [p.index for p in got])))
+    threading.Timer(0.05, release.set).start()
+    loop.step(timeout=0.0)  # the command: frame 1 is finished first, then it runs
+    assert seen == [(False, [0, 1])]
+    loop.close()
+
+
+def test_a_failed_stage_1_is_reported_and_the_next_frames_go_on():
+    box, got, errors = Recording(), [], []
+
+    class Failing(Staged):
+        def prepare(self, pkt):
+            if pkt.index == 1:
+                raise ValueError("detector broke")
+            return super().prepare(pkt)
+
+    loop = TrackingLoop(Failing(), box, got.append, errors.append, two_stage=True)  # type: ignore[arg-type]
+    for i in range(4):
+        box.put(_pkt(i))
+        loop.step(timeout=1.0)
+    loop.step(timeout=0.0)
+    loop.close()
+    assert [p.index for p in got] == [0, 2, 3] and len(errors) == 1 and "detector broke" in errors[0]
+
+
+def test_the_rate_cap_skips_frames_in_two_stage_mode_too():
+    box, got = Recording(), []
+    loop = TrackingLoop(Staged(), box, got.append, two_stage=True)  # type: ignore[arg-type]
+    loop.rate_cap = 30.0
+    for i in range(20):  # a 60 FPS camera
+        box.put(_pkt(i))
+        loop.step(timeout=0.0)
+    loop.step(timeout=0.0)
+    loop.close()
+    assert len(got) == 10 and loop.capped == 10

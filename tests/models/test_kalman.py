@@ -149,3 +149,24 @@ def test_a_noisier_input_than_sigma_is_measured_and_held_steadier_a_clean_one_is
     _run(f, turning)
     assert f.noise()[0] == pytest.approx(0.01, rel=0.3)
     assert PoseKalmanConfig(adapt_window=45).scaled(2.0).adapt_window == 45
+
+
+def test_the_measured_noise_ignores_dropped_frames_repeated_stamps_and_a_changing_face_size():
+    """A steady turn with uneven frame gaps (dropped frames), repeated time stamps among them, and a
+    still face far from the frame's origin whose box size jitters: none of it reads as noise."""
+    rng = np.random.default_rng(11)
+    gaps = np.tile([1, 2, 1, 1, 3], 40) / 30.0
+    t = np.cumsum(gaps)
+    f = PoseKalman(CFG)
+    for i, ti in enumerate(t):
+        x = np.array([1.0 * ti + 0.01 * rng.normal()])  # 1 rad/s, noise at sigma
+        f(x, ti)
+        if i % 7 == 0:
+            f(x, ti)  # the same stamp again: update only, not a sample
+    assert f.noise()[0] == pytest.approx(0.01, rel=0.3)
+    cfg = PoseKalmanConfig(sigma=(0.006,), q_rest=200.0, speed=0.2)
+    g = PoseKalman(cfg)
+    for i in range(200):
+        side = 150.0 + 0.5 * rng.normal()  # the box side jitters by 0.5 px
+        g(np.array([400.0 + 0.006 * 150 * rng.normal()]), i / 30, np.array([side]))  # still, 400 px out
+    assert g.noise(np.array([150.0]))[0] == pytest.approx(0.006, rel=0.3)

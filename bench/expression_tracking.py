@@ -117,8 +117,8 @@ def track_frames(bundle, frames: np.ndarray, fps: float, device: str = "cpu", de
 
         detector = TrackingLandmarks(make_detector("dlib"), near_redetect=False)
     kw = {} if guide in (None, "default") else {"guide": guide}
-    kw["expression_layer"], kw["expression_source"], kw["eye_match"] = expression_layer, expression_source, eye_match
-    kw["mouth_match"] = mouth_match
+    kw.update(expression_layer=expression_layer, expression_source=expression_source, eye_match=eye_match,
+              mouth_match=mouth_match)
     tr = Tracker(bundle, device, detector=detector, smoothing=smoothing, texture_every=10**9, **kw)
     n = len(frames)
     rows: dict[str, list] = {k: [] for k in ("landmarks", "model_landmarks", "detected", "expressions", "gaze", "G")}

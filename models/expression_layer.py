@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 from .eye_match import EyeMatch
-from .filters import GapOneEuro, OneEuroConfig
+from .filters import OneEuroConfig, Smoothed
 from .mouth_match import MouthMatch
 from .topology import Topology, arkit_asset
 
@@ -82,7 +82,7 @@ def avatar_neutral(bundle) -> np.ndarray:
     return bundle.dam.decode_geometry(z[None].to(dev))[0].double().cpu().numpy()
 
 
-class ExpressionLayer:
+class ExpressionLayer(Smoothed):
     """``layer(G (B, V, 3) tensor, weights (K,), names (K,)) -> G'`` (the module's equation).
 
     ``fields``: (5, V, 3) in the order of :data:`LAYER_NAMES`; ``gain`` g in [0, 1]; ``smoothing``:
@@ -127,17 +127,16 @@ class ExpressionLayer:
         self.mouth = MouthMatch(self.B.numpy()[4, ids], np.asarray(neutral)[ids], self._cfg, self.max_gap)
 
     def set_smoothing(self, cfg: OneEuroConfig | None) -> None:
-        """The filter of r and of eye matching's u (None: off); it restarts."""
+        """The filter of r and the matchers' filters (None: off); they restart."""
         self._cfg = cfg
-        self.filter = GapOneEuro(cfg, self.max_gap) if cfg is not None else None
-        for m in (getattr(self, "eyes", None), getattr(self, "mouth", None)):
+        super().set_smoothing(cfg)
+        for m in (self.eyes, self.mouth):
             if m is not None:
                 m.set_smoothing(cfg)
 
     def reset(self) -> None:
-        """Forget the filter's history (the face was lost)."""
-        if self.filter is not None:
-            self.filter.reset()
+        """Forget the filters' history (the face was lost)."""
+        super().reset()
         for m in (self.eyes, self.mouth):
             if m is not None:
                 m.reset()
@@ -176,10 +175,7 @@ class ExpressionLayer:
             w = residual_weights(weights, names) * self.gain
             if not wink:
                 w[:2] = 0.0
-            f = self.filter
-            if f is not None and t is not None:
-                w = f(w, t).astype(np.float32)
-            r[:4] = w[:4]
+            r[:4] = self.smooth(w, t)[:4]
         self.last = r
         use = np.flatnonzero(np.abs(r) > 1e-4)
         if len(use) == 0:

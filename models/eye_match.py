@@ -29,21 +29,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .face_signals import LID_PAIRS
 from .filters import OneEuroConfig, Smoothed
 
 CLOSED = 0.2  # the landmark rule's closed level: dlib's lid points of a shut eye stay ~20 % apart
 U_MAX = 1.6  # the widest u followed (a user's P80 is not their widest; beyond this is detector noise)
 R_BLINK = (-1.0, 1.5)
 R_WIDE = (0.0, 1.5)
-# iBUG lid pairs and corners per eye: subject's left (42-47), subject's right (36-41)
-_LIDS = (((43, 47), (44, 46)), ((37, 41), (38, 40)))
 
 
 def lid_axes(P: np.ndarray) -> np.ndarray:
     """Each eye's opening direction (2, D): the mean of its lower-to-upper lid vectors in the open
     landmark points P (68, D), normalised (subject's left, right)."""
     P = np.asarray(P, np.float64)
-    v = np.stack([(P[a] - P[b] + P[c] - P[d]) / 2 for (a, b), (c, d) in _LIDS])
+    v = np.stack([(P[a] - P[b] + P[c] - P[d]) / 2 for (a, b), (c, d) in LID_PAIRS])
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
@@ -54,7 +53,7 @@ def openings(P: np.ndarray, axes: np.ndarray) -> np.ndarray:
     P = np.asarray(P, np.float64)
     s = np.maximum(np.linalg.norm(P[..., 45, :] - P[..., 36, :], axis=-1), 1e-12)
     out = [((P[..., a, :] - P[..., b, :] + P[..., c, :] - P[..., d, :]) @ axes[e]) / 2
-           for e, ((a, b), (c, d)) in enumerate(_LIDS)]
+           for e, ((a, b), (c, d)) in enumerate(LID_PAIRS)]
     return np.stack(out, -1) / s[..., None]
 
 

@@ -27,6 +27,8 @@ REGIONS = {  # 0-based iBUG indices per region (NME per region)
     "mouth": tuple(range(48, 68)),
 }
 INNER51 = tuple(range(17, 68))  # NME51: the 68 points less the jaw line
+# each eye's two (upper, lower) lid point pairs: the subject's left eye (42-47), then the right (36-41)
+LID_PAIRS = (((43, 47), (44, 46)), ((37, 41), (38, 40)))
 
 
 def _d(L: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -47,8 +49,8 @@ def face_signals(L: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "mouth_open": _d(L, 62, 66) / s,
         "mouth_width": _d(L, 48, 54) / s,
-        "eye_open_r": (_d(L, 37, 41) + _d(L, 38, 40)) / 2 / s,
-        "eye_open_l": (_d(L, 43, 47) + _d(L, 44, 46)) / 2 / s,
+        "eye_open_r": sum(_d(L, a, b) for a, b in LID_PAIRS[1]) / 2 / s,
+        "eye_open_l": sum(_d(L, a, b) for a, b in LID_PAIRS[0]) / 2 / s,
         "brow_height": (brow_r + brow_l) / 2 / s,
     }
 

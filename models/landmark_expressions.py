@@ -205,26 +205,26 @@ class LandmarkExpressions:
         w = weights_from_levels(x[self._sig], n, e, self._dir)
         return np.clip((w - dead) / (1.0 - dead), 0.0, 1.0).astype(np.float32)
 
-
     def eye_ratios(self) -> np.ndarray | None:
         """The last frame's eye openings over their open level n (the eyeBlink rules' P80):
         (2,) subject's left, right (rho of :mod:`models.eye_match`); None before a valid frame."""
         if self._x_last is None or self._levels is None:
             return None
         n = self._levels[0][[_BLINK_L, _BLINK_R]]
-        x = self._x_last[[SIGNALS.index("eye_open_l"), SIGNALS.index("eye_open_r")]]
+        x = self._x_last[[_EYE_L, _EYE_R]]
         return x / np.maximum(n, 1e-9)
-
 
     def mouth_gap(self) -> float | None:
         """The last frame's inner-lip opening above its closed level (the jawOpen rule's P5), in
         outer-eye-corner distances (the gap of :mod:`models.mouth_match`); None before a valid frame."""
         if self._x_last is None or self._levels is None:
             return None
-        return float(self._x_last[SIGNALS.index("mouth_open")] - self._levels[0][_JAW])
+        return float(self._x_last[_MOUTH] - self._levels[0][_JAW])
 
 
+# the rules and signals the matchers read: indices into NAMES and SIGNALS
 _BLINK_L, _BLINK_R, _JAW = NAMES.index("eyeBlinkLeft"), NAMES.index("eyeBlinkRight"), NAMES.index("jawOpen")
+_EYE_L, _EYE_R, _MOUTH = SIGNALS.index("eye_open_l"), SIGNALS.index("eye_open_r"), SIGNALS.index("mouth_open")
 
 
 def to_live_link(weights: np.ndarray | None, names: tuple[str, ...]) -> np.ndarray:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .camera import rotation_matrix_np
+from .face_signals import LID_PAIRS
 
 TAU = 30.0  # seconds: the exponential window of the running estimate
 RIDGE = 0.05  # ridge on A: 1/20 of the newest frame's weight in the running mean (it fades as frames come)
@@ -36,7 +37,7 @@ GAP = 3.0  # seconds without a face (or time going back) start a new person
 CLIP = 0.25
 # the lid points per eye (upper, lower; subject's left, right) and how open an eye must be (its
 # opening over the avatar's neutral) for its lids to teach the corrective
-LIDS = (((43, 44), (47, 46)), ((37, 38), (41, 40)))
+LIDS = tuple((tuple(u for u, _ in eye), tuple(lo for _, lo in eye)) for eye in LID_PAIRS)  # ((43, 44), (47, 46)), ...
 OPEN_TO_LEARN = 0.8
 
 

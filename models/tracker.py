@@ -122,7 +122,7 @@ class Tracker(TrackerTexture):
         self.identity = LandmarkIdentity() if landmark_identity else None
         self.layer: ExpressionLayer | None = None
         self.eye_match, self.mouth_match = bool(eye_match), bool(mouth_match)
-        self._neutral: np.ndarray | None = None  # (V, 3) the avatar's neutral geometry D(z*(0)), for eye matching
+        self._neutral: np.ndarray | None = None  # (V, 3) D(z*(0)), for eye and mouth matching
         self.set_expression_layer(expression_layer)
         self._eye_warp: EyeWarp | None | bool = None  # built on the first texture; False: not possible
         self._looked: tuple | None = None  # (texture, gaze step, warped texture) of the last frame
